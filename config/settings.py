@@ -1,0 +1,242 @@
+"""Settings for the training-school CRM, read from the environment (see .env.example)."""
+
+from pathlib import Path
+
+import environ
+from django.core.management.utils import get_random_secret_key
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"  # runtime data of the embedded setup: SQLite, uploads, secret key
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def _local_secret_key() -> str:
+    """A per-checkout random key for development, so no secret ever lives in the repository."""
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(get_random_secret_key())
+    return path.read_text().strip()
+
+
+# ------------------------------------------------------------------------------
+# Core
+# ------------------------------------------------------------------------------
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env("DJANGO_SECRET_KEY", default=None) or (_local_secret_key() if DEBUG else None)
+if not SECRET_KEY:
+    raise environ.ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "jazzmin",  # must precede django.contrib.admin to theme it
+    "crm.apps.CRMAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "guardian",
+    "simple_history",
+    "import_export",
+    "crm",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "crm.context_processors.school",
+            ],
+        },
+    },
+]
+
+# ------------------------------------------------------------------------------
+# Database: SQLite in the project folder unless DATABASE_URL names another
+# ------------------------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=0))
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# ------------------------------------------------------------------------------
+# Authentication
+# ------------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+# ------------------------------------------------------------------------------
+# Internationalization
+# ------------------------------------------------------------------------------
+LANGUAGE_CODE = env("DJANGO_LANGUAGE_CODE", default="en")
+LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env("DJANGO_TIME_ZONE", default="Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+# ------------------------------------------------------------------------------
+# Static and uploaded files
+# ------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+# Uploads (ID documents, homework) live outside any public URL; views check access before serving.
+PRIVATE_MEDIA_ROOT = env.path("CRM_PRIVATE_MEDIA_ROOT", default=VAR_DIR / "private")
+
+# ------------------------------------------------------------------------------
+# Email: console locally, SMTP in production (DJANGO_EMAIL_URL=smtp+tls://user:pass@host:587)
+# ------------------------------------------------------------------------------
+_email = env.email_url("DJANGO_EMAIL_URL", default="consolemail://")
+vars().update(_email)
+DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="crm@school.example")
+
+# ------------------------------------------------------------------------------
+# Caches and sessions: local memory by default, Redis when several hosts share the load
+# ------------------------------------------------------------------------------
+CACHES = {"default": env.cache("DJANGO_CACHE_URL", default="locmemcache://")}
+
+# ------------------------------------------------------------------------------
+# Security (production hardening; `check --deploy` is clean with DJANGO_DEBUG=false)
+# ------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "SAMEORIGIN"  # the admin's related-object popups use frames
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 30)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="WARNING")},
+}
+
+# ------------------------------------------------------------------------------
+# The CRM itself
+# ------------------------------------------------------------------------------
+SCHOOL_NAME = env("CRM_SCHOOL_NAME", default="Training School CRM")
+SCHOOL_LOGO = env("CRM_SCHOOL_LOGO", default="crm/logo.svg")  # a static path
+PHONE_DEFAULT_REGION = env("CRM_PHONE_DEFAULT_REGION", default="CN")
+
+# ------------------------------------------------------------------------------
+# Third-party: guardian, simple-history, import-export, jazzmin
+# ------------------------------------------------------------------------------
+ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row; public pages never use object perms
+GUARDIAN_RAISE_403 = True
+
+SIMPLE_HISTORY_REVERT_DISABLED = False
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
+IMPORT_EXPORT_SKIP_ADMIN_LOG = True
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
+
+JAZZMIN_SETTINGS = {
+    "site_title": SCHOOL_NAME,
+    "site_header": SCHOOL_NAME,
+    "site_brand": SCHOOL_NAME,
+    "site_logo": SCHOOL_LOGO,
+    "login_logo": SCHOOL_LOGO,
+    "site_logo_classes": "",
+    "welcome_sign": _("Welcome. Please sign in."),
+    "copyright": SCHOOL_NAME,
+    "search_model": ["crm.Customer"],
+    "user_avatar": None,
+    "topmenu_links": [{"name": _("Dashboard"), "url": "admin:index"}],
+    "show_sidebar": True,
+    "navigation_expanded": True,
+    "order_with_respect_to": [
+        "crm.customer",
+        "crm.followup",
+        "crm.enrollment",
+        "crm.payment",
+        "crm.classgrade",
+        "crm.courserecord",
+        "crm.studyrecord",
+        "crm.student",
+        "crm.course",
+        "crm.branch",
+        "crm.contracttemplate",
+        "crm.tag",
+        "auth",
+    ],
+    "icons": {
+        "auth": "fas fa-users-cog",
+        "auth.user": "fas fa-user",
+        "auth.Group": "fas fa-users",
+        "crm.branch": "fas fa-building",
+        "crm.course": "fas fa-book",
+        "crm.contracttemplate": "fas fa-file-signature",
+        "crm.classgrade": "fas fa-chalkboard",
+        "crm.tag": "fas fa-tag",
+        "crm.customer": "fas fa-address-book",
+        "crm.followup": "fas fa-phone",
+        "crm.enrollment": "fas fa-user-check",
+        "crm.enrollmentdocument": "fas fa-id-card",
+        "crm.payment": "fas fa-yen-sign",
+        "crm.student": "fas fa-user-graduate",
+        "crm.courserecord": "fas fa-calendar-day",
+        "crm.studyrecord": "fas fa-clipboard-check",
+    },
+    "default_icon_parents": "fas fa-folder",
+    "default_icon_children": "fas fa-circle",
+    "related_modal_active": False,
+    "use_google_fonts_cdn": False,  # schools run offline too: no CDN
+    "show_ui_builder": False,
+    "changeform_format": "horizontal_tabs",
+    "language_chooser": True,
+}
+JAZZMIN_UI_TWEAKS = {"theme": "default", "navbar": "navbar-white navbar-light", "sidebar": "sidebar-dark-primary"}

@@ -1,0 +1,110 @@
+"""THE one place that decides who reaches which rows.
+
+Every admin queryset and object check, public view, export, report and autocomplete asks here.
+Rules:
+- Customers: a salesperson reaches those they own (`Customer.consultant`) and those shared with them
+  (a guardian object permission, direct foreign key table). Holders of `crm.view_all_customers` reach all.
+- Follow-ups, enrollments, documents, payments and students follow their customer.
+- Classes: holders of `crm.view_all_classes` reach all; a teacher reaches the classes they teach, and their
+  lessons and study records.
+- Anything else a user has a model permission for is not row-restricted.
+"""
+
+from django.db.models import Model, Q, QuerySet
+
+from crm.models import (
+    ClassGrade,
+    CourseRecord,
+    Customer,
+    CustomerUserObjectPermission,
+    Enrollment,
+    EnrollmentDocument,
+    FollowUp,
+    Payment,
+    Student,
+    StudyRecord,
+)
+
+
+def sees_all_customers(user) -> bool:
+    """Managers and school admins work on every lead."""
+    return user.is_active and user.has_perm("crm.view_all_customers")
+
+
+def sees_all_classes(user) -> bool:
+    """Salespeople and admins choose among all classes; teachers see only their own."""
+    return user.is_active and user.has_perm("crm.view_all_classes")
+
+
+def shared_customer_ids(user) -> QuerySet:
+    """Ids of customers explicitly shared with `user` (a subquery, never evaluated here)."""
+    return CustomerUserObjectPermission.objects.filter(user_id=user.pk).values("content_object_id")
+
+
+def customer_scope(user, via: str = "") -> Q:
+    """A filter for rows whose customer (reached through `via`, e.g. "customer__") `user` may reach."""
+    if not user.is_active:
+        return Q(pk__in=[])
+    if sees_all_customers(user):
+        return Q()
+    # The indexed owner column keeps the common case index-driven; shares are few and join by primary key.
+    return Q(**{f"{via}consultant_id": user.pk}) | Q(**{f"{via}pk__in": shared_customer_ids(user)})
+
+
+def class_scope(user, via: str = "") -> Q:
+    """A filter for rows whose class (reached through `via`, e.g. "class_grade__") `user` may reach."""
+    if not user.is_active:
+        return Q(pk__in=[])
+    if sees_all_classes(user):
+        return Q()
+    taught = ClassGrade.teachers.through.objects.filter(user_id=user.pk).values("classgrade_id")
+    return Q(**{f"{via}pk__in": taught})
+
+
+def student_scope(user) -> Q:
+    """Sales reach the students of their customers; teachers the students of their classes."""
+    if not user.is_active or sees_all_customers(user) or sees_all_classes(user):  # staff on the sales side
+        return customer_scope(user, "customer__")
+    taught = ClassGrade.teachers.through.objects.filter(user_id=user.pk).values("classgrade_id")
+    # A subquery, not a join over the many-to-many: no duplicate rows.
+    return Q(pk__in=Student.classes.through.objects.filter(classgrade_id__in=taught).values("student_id"))
+
+
+# model -> the filter that narrows it for a user
+_SCOPES = {
+    Customer: customer_scope,
+    FollowUp: lambda user: customer_scope(user, "customer__"),
+    Enrollment: lambda user: customer_scope(user, "customer__"),
+    EnrollmentDocument: lambda user: customer_scope(user, "enrollment__customer__"),
+    Payment: lambda user: customer_scope(user, "customer__"),
+    Student: student_scope,
+    ClassGrade: class_scope,
+    CourseRecord: lambda user: class_scope(user, "class_grade__"),
+    StudyRecord: lambda user: class_scope(user, "course_record__class_grade__"),
+}
+
+
+def restrict(user, queryset: QuerySet) -> QuerySet:
+    """`queryset` narrowed to the rows `user` may reach, keeping its own filters and joins."""
+    scope = _SCOPES.get(queryset.model)
+    return queryset.filter(scope(user)) if scope else queryset
+
+
+def visible(user, model: type[Model]) -> QuerySet:
+    """The rows of `model` that `user` may reach (all rows for models without row rules)."""
+    return restrict(user, model._default_manager.all())
+
+
+def visible_customers(user) -> QuerySet[Customer]:
+    return visible(user, Customer)
+
+
+def visible_classes(user) -> QuerySet[ClassGrade]:
+    return visible(user, ClassGrade)
+
+
+def can_reach(user, obj: Model) -> bool:
+    """Whether `user` may reach the row `obj` at all (its model permissions are checked separately)."""
+    if obj.pk is None:
+        return True
+    return visible(user, type(obj)).filter(pk=obj.pk).exists()

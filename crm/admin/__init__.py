@@ -1,0 +1,16 @@
+"""One ModelAdmin module per model (reference data together in org), all over crm.admin.base."""
+
+from . import class_grade, course_record, customer, enrollment, follow_up, org, payment, student, study_record, users
+
+__all__ = [
+    "class_grade",
+    "course_record",
+    "customer",
+    "enrollment",
+    "follow_up",
+    "org",
+    "payment",
+    "student",
+    "study_record",
+    "users",
+]

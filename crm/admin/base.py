@@ -1,0 +1,73 @@
+"""The one base for every CRM ModelAdmin: row access from crm.access on each hook the admin has."""
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from crm import access, roles
+
+
+class RowAccessMixin:
+    """Rows and related choices narrowed by crm.access (shared by admins and inlines)."""
+
+    def get_queryset(self, request):
+        return access.restrict(request.user, super().get_queryset(request))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        return self._restrict_choices(super().formfield_for_foreignkey(db_field, request, **kwargs), request)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        return self._restrict_choices(super().formfield_for_manytomany(db_field, request, **kwargs), request)
+
+    @staticmethod
+    def _restrict_choices(field, request):
+        # Dropdowns, autocompletes and raw-id inputs validate against this queryset: another's rows never fit.
+        if field is not None and hasattr(field, "queryset"):
+            field.queryset = access.restrict(request.user, field.queryset)
+        return field
+
+
+class CRMAdmin(RowAccessMixin, admin.ModelAdmin):
+    """Rows, object permissions, related choices and the menu all follow crm.access and crm.roles."""
+
+    list_per_page = 50
+    show_full_result_count = False  # the unfiltered count scans the whole table on every page
+
+    def get_list_filter(self, request):
+        # Filtering by owner is for those who see everyone's customers.
+        if access.sees_all_customers(request.user):
+            return self.list_filter
+        return [f for f in self.list_filter if not (isinstance(f, tuple) and f[0] == "consultant")]
+
+    def has_module_permission(self, request):
+        return super().has_module_permission(request) and roles.shows_in_menu(request.user, self.model)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and self.reaches(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self.reaches(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self.reaches(request, obj)
+
+    def reaches(self, request, obj) -> bool:
+        """`obj=None` means "any row"; each row is asked about once per request."""
+        if obj is None:
+            return True
+        cache = request.__dict__.setdefault("_crm_reach", {})
+        key = (type(obj), obj.pk)
+        if key not in cache:
+            cache[key] = access.can_reach(request.user, obj)
+        return cache[key]
+
+
+class CRMHistoryAdmin(CRMAdmin, SimpleHistoryAdmin):
+    """For models with history: the history and revert views pass the same object checks."""
+
+
+class CRMTabularInline(RowAccessMixin, admin.TabularInline):
+    extra = 0
+
+
+class CRMStackedInline(RowAccessMixin, admin.StackedInline):
+    extra = 0

@@ -1,0 +1,60 @@
+from django.contrib import admin
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm import roles
+from crm.models import ClassGrade
+
+from .base import CRMAdmin
+
+
+@admin.register(ClassGrade)
+class ClassGradeAdmin(CRMAdmin):
+    list_display = [
+        "__str__",
+        "class_type",
+        "start_date",
+        "end_date",
+        "student_count",
+        "capacity",
+        "lesson_count",
+        "next_lesson",
+    ]
+    list_filter = ["branch", "course", "class_type", "start_date"]
+    list_select_related = ["course", "branch"]
+    search_fields = ["course__name", "branch__name"]
+    autocomplete_fields = ["branch", "course", "teachers", "contract_template"]
+    fieldsets = [
+        (None, {"fields": ["branch", "course", "semester", "class_type"]}),
+        (_("Schedule"), {"fields": ["start_date", "end_date", "capacity", "teachers"]}),
+        (_("Enrollment"), {"fields": ["contract_template"]}),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                student_total=Count("students", distinct=True),
+                lesson_total=Count("lessons", distinct=True),
+                next_lesson_date=Min("lessons__date", filter=Q(lessons__date__gte=timezone.localdate())),
+            )
+        )
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "teachers":
+            kwargs["queryset"] = db_field.related_model.objects.filter(groups__name=roles.TEACHER, is_active=True)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    @admin.display(description=_("students"), ordering="student_total")
+    def student_count(self, class_grade):
+        return class_grade.student_total
+
+    @admin.display(description=_("lessons"), ordering="lesson_total")
+    def lesson_count(self, class_grade):
+        return class_grade.lesson_total
+
+    @admin.display(description=_("next lesson"), ordering="next_lesson_date")
+    def next_lesson(self, class_grade):
+        return class_grade.next_lesson_date

@@ -1,0 +1,100 @@
+from django import forms
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from crm import selectors
+from crm.models import Customer, FollowUp
+from crm.phones import format_phone, normalize_phone
+from crm.services import leads
+
+from .base import CRMHistoryAdmin, CRMStackedInline
+
+
+class CustomerAdminForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = [
+            "name",
+            "phone",
+            "qq",
+            "wechat",
+            "email",
+            "source",
+            "referrer",
+            "consult_courses",
+            "tags",
+            "content",
+            "status",
+            "consultant",
+        ]
+
+    def clean_phone(self):
+        phone = normalize_phone(self.cleaned_data["phone"])
+        existing = Customer.objects.select_related("consultant").filter(phone=phone).exclude(pk=self.instance.pk)
+        if existing:
+            raise forms.ValidationError(leads.duplicate_phone_message(existing[0]), code="duplicate_phone")
+        return phone
+
+
+class FollowUpInline(CRMStackedInline):
+    model = FollowUp
+    fields = ["content", "intention", "next_follow_up", "consultant", "created_at"]
+    readonly_fields = ["consultant", "created_at"]
+    ordering = ["-created_at", "-id"]  # newest first
+    extra = 1
+    classes = ["collapse-entry"]
+
+
+@admin.register(Customer)
+class CustomerAdmin(CRMHistoryAdmin):
+    form = CustomerAdminForm
+    list_display = ["name", "phone_display", "source", "status", "consultant", "created_at"]
+    list_display_links = ["name", "phone_display"]
+    list_filter = ["status", "source", ("consultant", admin.RelatedOnlyFieldListFilter), "tags", "created_at"]
+    list_select_related = ["consultant"]
+    search_fields = ["name", "phone", "qq", "wechat", "email"]
+    search_help_text = _("Search by name, phone, QQ, WeChat or email.")
+    autocomplete_fields = ["referrer", "consult_courses", "tags"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [FollowUpInline]
+    fieldsets = [
+        (_("Contact"), {"fields": ["name", "phone", "qq", "wechat", "email"]}),
+        (_("Lead"), {"fields": ["source", "referrer", "consult_courses", "tags", "content", "status"]}),
+        (_("Owner"), {"fields": ["consultant", "created_at", "updated_at"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.has_perm("crm.reassign_customer"):
+            fields.append("consultant")  # a salesperson's customers are theirs; only managers move them
+        return fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "consultant":
+            kwargs["queryset"] = selectors.consultants()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        # "138 0013 8000" finds +8613800138000: the typed phone is compared in its stored form too.
+        try:
+            phone = normalize_phone(search_term)
+        except forms.ValidationError:
+            return queryset, may_have_duplicates
+        return queryset | self.get_queryset(request).filter(phone=phone), may_have_duplicates
+
+    def save_model(self, request, obj, form, change):
+        leads.customer_save(customer=obj, by=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not FollowUp:
+            return super().save_formset(request, form, formset, change)
+        for follow_up in formset.save(commit=False):
+            leads.follow_up_save(follow_up=follow_up, by=request.user)
+        for follow_up in formset.deleted_objects:
+            follow_up.delete()
+
+    @admin.display(description=_("phone"), ordering="phone")
+    def phone_display(self, customer):
+        return format_phone(customer.phone)

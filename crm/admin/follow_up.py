@@ -1,0 +1,62 @@
+import datetime
+
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm import selectors
+from crm.models import FollowUp
+from crm.services import leads
+
+from .base import CRMHistoryAdmin
+
+
+class DueFilter(admin.SimpleListFilter):
+    """Follow-ups still to keep, by their next date (only the latest follow-up of a customer counts)."""
+
+    title = _("next follow-up")
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("today", _("Due today")),
+            ("overdue", _("Overdue")),
+            ("week", _("Due in the next 7 days")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "today":
+            return selectors.due_today(queryset)
+        if self.value() == "overdue":
+            return selectors.overdue(queryset)
+        if self.value() == "week":
+            return selectors.due_within(queryset, days=7)
+        return queryset
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(CRMHistoryAdmin):
+    list_display = ["customer", "intention", "next_follow_up", "consultant", "created_at", "short_content"]
+    list_filter = [DueFilter, "intention", ("consultant", admin.RelatedOnlyFieldListFilter), "created_at"]
+    list_select_related = ["customer", "consultant"]
+    search_fields = ["customer__name", "customer__phone", "content"]
+    autocomplete_fields = ["customer"]
+    readonly_fields = ["consultant", "created_at"]
+    date_hierarchy = "created_at"
+    fieldsets = [
+        (None, {"fields": ["customer", "content", "intention", "next_follow_up"]}),
+        (_("Record"), {"fields": ["consultant", "created_at"]}),
+    ]
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("next_follow_up", timezone.localdate() + datetime.timedelta(days=3))
+        return initial
+
+    def save_model(self, request, obj, form, change):
+        leads.follow_up_save(follow_up=obj, by=request.user)
+
+    @admin.display(description=_("notes"))
+    def short_content(self, follow_up):
+        text = follow_up.content
+        return text if len(text) <= 60 else text[:57] + "…"

@@ -1,0 +1,22 @@
+"""Staff accounts, with the roles they hold shown in the list."""
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class CRMUserAdmin(UserAdmin):
+    list_display = ["username", "first_name", "last_name", "email", "roles", "is_active", "last_login"]
+    list_filter = ["groups", "is_active", "is_staff"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description=_("roles"))
+    def roles(self, user):
+        return ", ".join(g.name for g in user.groups.all())

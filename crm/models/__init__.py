@@ -1,0 +1,24 @@
+"""The CRM's domain, one module per area, re-exported here."""
+
+from .academics import CourseRecord, Student, StudyRecord
+from .enrollment import Enrollment, EnrollmentDocument, Payment, private_storage
+from .leads import Customer, CustomerUserObjectPermission, FollowUp
+from .org import Branch, ClassGrade, ContractTemplate, Course, Tag
+
+__all__ = [
+    "Branch",
+    "ClassGrade",
+    "ContractTemplate",
+    "Course",
+    "CourseRecord",
+    "Customer",
+    "CustomerUserObjectPermission",
+    "Enrollment",
+    "EnrollmentDocument",
+    "FollowUp",
+    "Payment",
+    "Student",
+    "StudyRecord",
+    "Tag",
+    "private_storage",
+]

@@ -1,0 +1,152 @@
+"""Enrollment: the student's signed form, their ID documents, and payments."""
+
+import uuid
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.db import models
+from django.db.models import Q
+from django.utils.functional import LazyObject
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from .leads import Customer
+from .org import ClassGrade, Course
+
+
+class PrivateStorage(LazyObject):
+    """Uploads outside MEDIA_ROOT and any URL: served only by views that check access."""
+
+    def _setup(self):
+        self._wrapped = FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+
+
+private_storage = PrivateStorage()
+
+
+def random_upload_name(folder: str, filename: str) -> str:
+    """A random stored name; the original name is kept only as data, never as a path."""
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    suffix = suffix if suffix.isalnum() and len(suffix) <= 5 else "bin"
+    return f"{folder}/{uuid.uuid4().hex}.{suffix}"
+
+
+def enrollment_upload_to(instance, filename):
+    return random_upload_name("enrollment", filename)
+
+
+class Enrollment(models.Model):
+    class Status(models.TextChoices):
+        LINK_SENT = "link_sent", _("link sent")
+        SUBMITTED = "submitted", _("submitted")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+
+    class IdType(models.TextChoices):
+        MAINLAND_ID = "mainland_id", _("mainland China resident ID card")
+        PASSPORT = "passport", _("passport")
+        HK_MACAU_TAIWAN = "hmt_permit", _("Hong Kong / Macau / Taiwan permit")
+
+    customer = models.ForeignKey(Customer, models.CASCADE, related_name="enrollments", verbose_name=_("customer"))
+    class_grade = models.ForeignKey(ClassGrade, models.PROTECT, related_name="enrollments", verbose_name=_("class"))
+    consultant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="enrollments", verbose_name=_("consultant")
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.LINK_SENT)
+    # The student's personal data, as submitted on the public form.
+    id_type = models.CharField(_("ID type"), max_length=16, choices=IdType.choices, default=IdType.MAINLAND_ID)
+    id_number = models.CharField(_("ID number"), max_length=32, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    emergency_contact = models.CharField(_("emergency contact"), max_length=64, blank=True)
+    emergency_phone = models.CharField(_("emergency contact phone"), max_length=32, blank=True)
+    # The contract exactly as the student saw it.
+    contract_text = models.TextField(_("contract as shown"), blank=True)
+    contract_agreed = models.BooleanField(_("contract agreed"), default=False)
+    contract_agreed_at = models.DateTimeField(_("agreed at"), null=True, blank=True)
+    contract_approved = models.BooleanField(_("contract approved"), default=False)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="approved_enrollments",
+        verbose_name=_("approved by"),
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    reject_reason = models.TextField(_("reason for rejection"), blank=True)
+    # Raising the version invalidates every link issued before.
+    link_version = models.PositiveIntegerField(_("link version"), default=1, editable=False)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = HistoricalRecords(verbose_name=_("historical enrollment"))
+
+    class Meta:
+        verbose_name = _("enrollment")
+        verbose_name_plural = _("enrollments")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "class_grade"], name="enrollment_unique_per_class"),
+        ]
+
+    def __str__(self):
+        return _("%(customer)s in %(class)s") % {"customer": self.customer, "class": self.class_grade}
+
+
+class EnrollmentDocument(models.Model):
+    enrollment = models.ForeignKey(Enrollment, models.CASCADE, related_name="documents", verbose_name=_("enrollment"))
+    file = models.FileField(_("file"), storage=private_storage, upload_to=enrollment_upload_to)
+    original_name = models.CharField(_("original name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=64)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("enrollment document")
+        verbose_name_plural = _("enrollment documents")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self):
+        return self.original_name
+
+
+class Payment(models.Model):
+    class Method(models.TextChoices):
+        CASH = "cash", _("cash")
+        BANK_TRANSFER = "bank_transfer", _("bank transfer")
+        ALIPAY = "alipay", _("Alipay")
+        WECHAT_PAY = "wechat_pay", _("WeChat Pay")
+        CARD = "card", _("bank card")
+
+    customer = models.ForeignKey(Customer, models.PROTECT, related_name="payments", verbose_name=_("customer"))
+    enrollment = models.ForeignKey(
+        Enrollment, models.PROTECT, null=True, blank=True, related_name="payments", verbose_name=_("enrollment")
+    )
+    course = models.ForeignKey(Course, models.PROTECT, related_name="payments", verbose_name=_("course"))
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+    method = models.CharField(_("method"), max_length=16, choices=Method.choices, default=Method.BANK_TRANSFER)
+    consultant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="payments", verbose_name=_("consultant")
+    )
+    paid_at = models.DateTimeField(_("paid at"))
+    note = models.TextField(_("note"), blank=True)
+
+    history = HistoricalRecords(verbose_name=_("historical payment"))
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-paid_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="payment_amount_positive",
+                violation_error_message=_("The amount must be greater than zero."),
+            ),
+        ]
+        indexes = [models.Index(fields=["consultant", "paid_at"], name="payment_owner_paid")]
+
+    def __str__(self):
+        return _("%(amount)s from %(customer)s") % {"amount": self.amount, "customer": self.customer}

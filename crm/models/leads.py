@@ -1,0 +1,124 @@
+"""Leads: customers and the follow-ups that salespeople record on them."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from guardian.models import UserObjectPermissionBase
+from simple_history.models import HistoricalRecords
+
+from crm.phones import PhoneNumberField
+
+from .org import Course, Tag
+
+
+class Customer(models.Model):
+    class Source(models.TextChoices):
+        REFERRAL = "referral", _("referral")
+        QQ_GROUP = "qq_group", _("QQ group")
+        WEBSITE = "website", _("website")
+        SEARCH_ADS = "search_ads", _("search ads")
+        SOCIAL_MEDIA = "social_media", _("social media")
+        WALK_IN = "walk_in", _("walk-in")
+        OTHER = "other", _("other")
+
+    class Status(models.TextChoices):
+        NEW = "new", _("new")
+        FOLLOWING = "following", _("following")
+        ENROLLED = "enrolled", _("enrolled")
+        LOST = "lost", _("lost")
+
+    name = models.CharField(_("name"), max_length=64, blank=True)
+    phone = PhoneNumberField(_("phone"), unique=True)
+    qq = models.CharField(_("QQ"), max_length=16, blank=True)
+    wechat = models.CharField(_("WeChat"), max_length=64, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.OTHER)
+    referrer = models.ForeignKey(
+        "self", models.SET_NULL, null=True, blank=True, related_name="referrals", verbose_name=_("referred by")
+    )
+    consult_courses = models.ManyToManyField(
+        Course, blank=True, related_name="inquiring_customers", verbose_name=_("courses of interest")
+    )
+    content = models.TextField(_("inquiry"), blank=True, help_text=_("What the customer asked about."))
+    tags = models.ManyToManyField(Tag, blank=True, related_name="customers", verbose_name=_("tags"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
+    consultant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="customers", verbose_name=_("consultant")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords(verbose_name=_("historical customer"))
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("view_all_customers", _("Can see every customer")),
+            ("reassign_customer", _("Can reassign customers to another consultant")),
+            ("merge_customer", _("Can merge duplicate customers")),
+            ("import_customer", _("Can import customers")),
+            ("export_customer", _("Can export customers")),
+        ]
+        constraints = [
+            # Optional contacts are unique only when given.
+            models.UniqueConstraint(fields=["qq"], condition=~Q(qq=""), name="customer_unique_qq"),
+            models.UniqueConstraint(fields=["wechat"], condition=~Q(wechat=""), name="customer_unique_wechat"),
+            models.UniqueConstraint(fields=["email"], condition=~Q(email=""), name="customer_unique_email"),
+        ]
+        indexes = [
+            # The owner's list, newest first, and the dashboard's per-salesperson date ranges.
+            models.Index(fields=["consultant", "-created_at"], name="customer_owner_created"),
+            models.Index(fields=["status", "created_at"], name="customer_status_created"),
+        ]
+
+    def __str__(self):
+        return self.name or self.phone
+
+
+class FollowUp(models.Model):
+    class Intention(models.TextChoices):
+        WITHIN_2_WEEKS = "2_weeks", _("will enroll within 2 weeks")
+        WITHIN_MONTH = "1_month", _("will enroll within a month")
+        UNDECIDED = "undecided", _("undecided")
+        NOT_INTERESTED = "not_interested", _("not interested")
+        ENROLLED_ELSEWHERE = "elsewhere", _("enrolled elsewhere")
+        ENROLLED = "enrolled", _("enrolled")
+
+    customer = models.ForeignKey(Customer, models.CASCADE, related_name="follow_ups", verbose_name=_("customer"))
+    consultant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="follow_ups", verbose_name=_("consultant")
+    )
+    content = models.TextField(_("notes"))
+    intention = models.CharField(_("intention"), max_length=16, choices=Intention.choices, default=Intention.UNDECIDED)
+    next_follow_up = models.DateField(_("next follow-up"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = HistoricalRecords(verbose_name=_("historical follow-up"))
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="followup_customer_created"),
+            models.Index(fields=["consultant", "next_follow_up"], name="followup_owner_due"),
+        ]
+
+    def __str__(self):
+        return _("Follow-up of %(customer)s on %(date)s") % {
+            "customer": self.customer,
+            "date": self.created_at.date() if self.created_at else "…",
+        }
+
+
+class CustomerUserObjectPermission(UserObjectPermissionBase):
+    """A customer shared with a salesperson who does not own it (guardian, direct foreign key: fast joins)."""
+
+    content_object = models.ForeignKey(Customer, models.CASCADE, related_name="user_shares")
+
+    class Meta(UserObjectPermissionBase.Meta):
+        verbose_name = _("customer share")
+        verbose_name_plural = _("customer shares")

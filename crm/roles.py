@@ -1,0 +1,119 @@
+"""The roles: which model permissions each Group has, and which menu it sees.
+
+Applied by the data migration `0002_roles`, after every `migrate` (post_migrate) and by `manage.py sync_roles`,
+so every database, fresh or flushed, has them exactly as written here.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+SALES = "sales"
+SALES_MANAGER = "sales_manager"
+TEACHER = "teacher"
+STUDENT = "student"
+SCHOOL_ADMIN = "school_admin"
+
+ROLE_LABELS = {
+    SALES: _("Salesperson"),
+    SALES_MANAGER: _("Sales manager"),
+    TEACHER: _("Teacher"),
+    STUDENT: _("Student"),
+    SCHOOL_ADMIN: _("School administrator"),
+}
+
+
+def _crud(model: str, *verbs: str) -> list[str]:
+    return [f"crm.{verb}_{model}" for verb in verbs]
+
+
+# Reference data every salesperson looks up in forms and filters.
+_SALES_LOOKUPS = (
+    _crud("course", "view")
+    + _crud("classgrade", "view")
+    + ["crm.view_all_classes"]
+    + _crud("tag", "view")
+    + _crud("branch", "view")
+)
+
+_SALES = (
+    _crud("customer", "view", "add", "change", "import", "export")
+    + _crud("followup", "view", "add", "change")
+    + _crud("enrollment", "view", "add", "change")
+    + _crud("enrollmentdocument", "view")
+    + _crud("payment", "view", "add")
+    + _SALES_LOOKUPS
+)
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    SALES: _SALES,
+    SALES_MANAGER: _SALES
+    + ["crm.view_all_customers", "crm.reassign_customer", "crm.merge_customer", "crm.delete_customer"]
+    + _crud("followup", "delete")
+    + _crud("payment", "change")
+    + _crud("tag", "add", "change"),
+    TEACHER: _crud("classgrade", "view")
+    + _crud("courserecord", "view", "add", "change")
+    + _crud("studyrecord", "view", "change")
+    + _crud("student", "view")
+    + _crud("course", "view")
+    + _crud("branch", "view"),
+    STUDENT: [],
+    # The school admin gets every permission of these apps (see `permissions_for`).
+    SCHOOL_ADMIN: ["crm.*", "auth.*"],
+}
+
+# The admin menu each role sees (model names); a model shows only if the user also has a permission on it.
+# Lookups a role needs (courses for a salesperson's payment form) stay out of its menu.
+ROLE_MENUS: dict[str, set[str] | None] = {
+    SALES: {"crm.customer", "crm.followup", "crm.enrollment", "crm.payment"},
+    SALES_MANAGER: {"crm.customer", "crm.followup", "crm.enrollment", "crm.payment", "crm.tag"},
+    TEACHER: {"crm.classgrade", "crm.courserecord", "crm.studyrecord"},
+    STUDENT: set(),
+    SCHOOL_ADMIN: None,  # everything
+}
+
+
+def role_names(user) -> frozenset[str]:
+    """The user's role names, read once per user object (the menu asks for every model)."""
+    if not hasattr(user, "_crm_roles"):
+        user._crm_roles = frozenset(user.groups.values_list("name", flat=True))
+    return user._crm_roles
+
+
+def shows_in_menu(user, model) -> bool:
+    """Whether `model` belongs in the admin menu of `user`, by the roles they hold."""
+    if user.is_superuser:
+        return True
+    label = f"{model._meta.app_label}.{model._meta.model_name}"
+    return any(
+        ROLE_MENUS.get(name) is None or label in ROLE_MENUS[name] for name in role_names(user) if name in ROLE_MENUS
+    )
+
+
+def permissions_for(role: str, permission_model):
+    """The Permission rows of `role`; raises LookupError on a name that does not exist (a typo in this file)."""
+    wanted = ROLE_PERMISSIONS[role]
+    found = []
+    for name in wanted:
+        app_label, codename = name.split(".", 1)
+        if codename == "*":
+            found.extend(permission_model.objects.filter(content_type__app_label=app_label))
+            continue
+        perm = permission_model.objects.filter(content_type__app_label=app_label, codename=codename).first()
+        if perm is None:
+            raise LookupError(f"Role {role!r} names unknown permission {name!r}")
+        found.append(perm)
+    return found
+
+
+def sync_roles(group_model=None, permission_model=None) -> dict[str, int]:
+    """Create the role Groups and set their permissions to exactly those above; returns role -> count."""
+    if group_model is None:
+        from django.contrib.auth.models import Group as group_model
+        from django.contrib.auth.models import Permission as permission_model
+    result = {}
+    for role in ROLE_PERMISSIONS:
+        group, _created = group_model.objects.get_or_create(name=role)
+        perms = permissions_for(role, permission_model)
+        group.permissions.set(perms)
+        result[role] = len(perms)
+    return result

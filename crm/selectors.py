@@ -1,0 +1,41 @@
+"""Reads reused by the admin, the dashboard and the views."""
+
+import datetime
+
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from crm import roles
+from crm.models import FollowUp
+
+
+def consultants() -> QuerySet:
+    """Active users who can own customers: salespeople and their managers."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=[roles.SALES, roles.SALES_MANAGER])
+        .distinct()
+        .order_by("username")
+    )
+
+
+def pending_follow_ups(follow_ups: QuerySet[FollowUp]) -> QuerySet[FollowUp]:
+    """The latest follow-up of each customer: its next date is the one still to keep."""
+    newer = FollowUp.objects.filter(customer_id=OuterRef("customer_id"), created_at__gt=OuterRef("created_at"))
+    return follow_ups.filter(~Exists(newer))
+
+
+def due_today(follow_ups: QuerySet[FollowUp]) -> QuerySet[FollowUp]:
+    return pending_follow_ups(follow_ups).filter(next_follow_up=timezone.localdate())
+
+
+def overdue(follow_ups: QuerySet[FollowUp]) -> QuerySet[FollowUp]:
+    return pending_follow_ups(follow_ups).filter(next_follow_up__lt=timezone.localdate())
+
+
+def due_within(follow_ups: QuerySet[FollowUp], days: int) -> QuerySet[FollowUp]:
+    today = timezone.localdate()
+    return pending_follow_ups(follow_ups).filter(
+        next_follow_up__gte=today, next_follow_up__lte=today + datetime.timedelta(days=days)
+    )

@@ -1,0 +1,1 @@
+"""Business writes. Admin hooks, actions, views, commands and importers all call these."""

@@ -1,0 +1,60 @@
+"""Shared fixtures: one user per role, and a second salesperson/teacher to own rows the first must not reach."""
+
+import pytest
+
+from crm import roles
+from tests import factories
+
+
+@pytest.fixture
+def make_user(db):
+    def make(role: str, username: str | None = None, **kwargs):
+        return factories.UserFactory(username=username or f"{role}-{factories.next_phone()[-4:]}", role=role, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def sales(make_user):
+    return make_user(roles.SALES, "sales-a")
+
+
+@pytest.fixture
+def other_sales(make_user):
+    return make_user(roles.SALES, "sales-b")
+
+
+@pytest.fixture
+def manager(make_user):
+    return make_user(roles.SALES_MANAGER, "manager")
+
+
+@pytest.fixture
+def teacher(make_user):
+    return make_user(roles.TEACHER, "teacher-a")
+
+
+@pytest.fixture
+def other_teacher(make_user):
+    return make_user(roles.TEACHER, "teacher-b")
+
+
+@pytest.fixture
+def student_user(make_user):
+    return make_user(roles.STUDENT, "student-a", is_staff=False)
+
+
+@pytest.fixture
+def school_admin(make_user):
+    return make_user(roles.SCHOOL_ADMIN, "school-admin")
+
+
+@pytest.fixture
+def client_for(client):
+    """A test client logged in as the given user."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login

@@ -1,0 +1,150 @@
+"""factory_boy factories for the domain; users get their role through `role=`."""
+
+import datetime
+import itertools
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from crm import models
+
+_phones = itertools.count(1)
+
+
+def next_phone() -> str:
+    return f"+86137{next(_phones):08d}"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@school.example")
+    is_staff = True
+    password = factory.PostGenerationMethodCall("set_password", "pass-for-tests-1")
+
+    @factory.post_generation
+    def role(self, create, role_name, **kwargs):
+        if role_name:
+            self.groups.add(Group.objects.get(name=role_name))
+        self.save()
+
+
+class BranchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Branch
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"Campus {n}")
+
+
+class CourseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Course
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"Course {n}")
+    price = Decimal("9800.00")
+    period = 12
+
+
+class ContractTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.ContractTemplate
+
+    name = factory.Sequence(lambda n: f"Contract {n}")
+    content = "I, {student_name}, enroll in {class_name}."
+
+
+class ClassGradeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.ClassGrade
+
+    branch = factory.SubFactory(BranchFactory)
+    course = factory.SubFactory(CourseFactory)
+    semester = factory.Sequence(lambda n: n + 1)
+    class_type = models.ClassGrade.ClassType.FULL_TIME
+    start_date = factory.LazyFunction(timezone.localdate)
+    capacity = 30
+    contract_template = factory.SubFactory(ContractTemplateFactory)
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Tag
+
+    name = factory.Sequence(lambda n: f"tag {n}")
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Customer
+
+    name = factory.Faker("name")
+    phone = factory.LazyFunction(next_phone)
+    source = models.Customer.Source.WEBSITE
+    consultant = factory.SubFactory(UserFactory, role="sales")
+
+
+class FollowUpFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.FollowUp
+
+    customer = factory.SubFactory(CustomerFactory)
+    consultant = factory.SelfAttribute("customer.consultant")
+    content = "Called, interested in the evening class."
+    next_follow_up = factory.LazyFunction(timezone.localdate)
+
+
+class EnrollmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Enrollment
+
+    customer = factory.SubFactory(CustomerFactory)
+    class_grade = factory.SubFactory(ClassGradeFactory)
+    consultant = factory.SelfAttribute("customer.consultant")
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Payment
+
+    customer = factory.SubFactory(CustomerFactory)
+    course = factory.SubFactory(CourseFactory)
+    amount = Decimal("9800.00")
+    consultant = factory.SelfAttribute("customer.consultant")
+    paid_at = factory.LazyFunction(timezone.now)
+
+
+class StudentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Student
+
+    customer = factory.SubFactory(CustomerFactory, status=models.Customer.Status.ENROLLED)
+    user = factory.SubFactory(UserFactory, role="student", is_staff=False)
+
+
+class CourseRecordFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.CourseRecord
+
+    class_grade = factory.SubFactory(ClassGradeFactory)
+    day_num = factory.Sequence(lambda n: n + 1)
+    teacher = factory.SubFactory(UserFactory, role="teacher")
+    title = factory.Sequence(lambda n: f"Lesson {n}")
+    date = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=1))
+
+
+class StudyRecordFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.StudyRecord
+
+    student = factory.SubFactory(StudentFactory)
+    course_record = factory.SubFactory(CourseRecordFactory)
