@@ -102,6 +102,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "/"
 
 # ------------------------------------------------------------------------------
 # Internationalization
@@ -146,7 +147,7 @@ CACHES = {"default": env.cache("DJANGO_CACHE_URL", default="locmemcache://")}
 # Security (production hardening; `check --deploy` is clean with DJANGO_DEBUG=false)
 # ------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-X_FRAME_OPTIONS = "SAMEORIGIN"  # the admin's related-object popups use frames
+X_FRAME_OPTIONS = "DENY"  # related-object popups open windows (jazzmin related_modal_active off), not frames
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
