@@ -1,6 +1,8 @@
 """The one base for every CRM ModelAdmin: row access from crm.access on each hook the admin has."""
 
 from django.contrib import admin
+from django.http import Http404
+from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from crm import access, roles
@@ -49,6 +51,10 @@ class CRMAdmin(RowAccessMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and self.reaches(request, obj)
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # A row the user cannot reach answers like a row that does not exist: 404, saying nothing of it.
+        raise Http404(_("No %(name)s with this id exists, or it is not yours to open.") % {"name": opts.verbose_name})
 
     def reaches(self, request, obj) -> bool:
         """`obj=None` means "any row"; each row is asked about once per request."""

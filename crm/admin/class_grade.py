@@ -23,6 +23,7 @@ class ClassGradeAdmin(CRMAdmin):
     ]
     list_filter = ["branch", "course", "class_type", "start_date"]
     list_select_related = ["course", "branch"]
+    ordering = ["-start_date", "id"]  # explicit: the annotated (grouped) query drops Meta.ordering
     search_fields = ["course__name", "branch__name"]
     autocomplete_fields = ["branch", "course", "teachers", "contract_template"]
     fieldsets = [

@@ -1,6 +1,9 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from crm import selectors
 from crm.models import Customer, FollowUp
@@ -36,6 +39,10 @@ class CustomerAdminForm(forms.ModelForm):
         return phone
 
 
+class PickUserForm(forms.Form):
+    user = forms.ModelChoiceField(label=_("Consultant"), queryset=selectors.consultants())
+
+
 class FollowUpInline(CRMStackedInline):
     model = FollowUp
     fields = ["content", "intention", "next_follow_up", "consultant", "created_at"]
@@ -58,6 +65,7 @@ class CustomerAdmin(CRMHistoryAdmin):
     date_hierarchy = "created_at"
     readonly_fields = ["created_at", "updated_at"]
     inlines = [FollowUpInline]
+    actions = ["reassign", "share", "unshare"]
     fieldsets = [
         (_("Contact"), {"fields": ["name", "phone", "qq", "wechat", "email"]}),
         (_("Lead"), {"fields": ["source", "referrer", "consult_courses", "tags", "content", "status"]}),
@@ -98,3 +106,84 @@ class CustomerAdmin(CRMHistoryAdmin):
     @admin.display(description=_("phone"), ordering="phone")
     def phone_display(self, customer):
         return format_phone(customer.phone)
+
+    # --- actions (managers): each acts only on rows the changelist's queryset lets through
+
+    def has_reassign_permission(self, request):
+        return request.user.has_perm("crm.reassign_customer")
+
+    def _pick_user(self, request, queryset, *, action, title, intro, submit_label):
+        """The picked user when the intermediate form was submitted and valid, else the page that asks."""
+        form = PickUserForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            return form.cleaned_data["user"], None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "intro": intro,
+            "submit_label": submit_label,
+            "opts": self.model._meta,
+            "queryset": queryset,
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "action": action,
+            "form": form,
+        }
+        return None, TemplateResponse(request, "admin/crm/pick_user_action.html", context)
+
+    @admin.action(description=_("Reassign selected customers to another consultant"), permissions=["reassign"])
+    def reassign(self, request, queryset):
+        user, page = self._pick_user(
+            request,
+            queryset,
+            action="reassign",
+            title=_("Reassign customers"),
+            intro=_("These customers, with their open enrollments, will belong to the consultant you choose:"),
+            submit_label=_("Reassign"),
+        )
+        if page:
+            return page
+        with transaction.atomic():
+            for customer in queryset.select_for_update():
+                leads.customer_reassign(customer=customer, to=user, by=request.user)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d customer now belongs to %(user)s.", "%(count)d customers now belong to %(user)s.", count
+            )
+            % {"count": count, "user": user},
+            messages.SUCCESS,
+        )
+        return None
+
+    @admin.action(description=_("Share selected customers with a consultant"), permissions=["reassign"])
+    def share(self, request, queryset):
+        user, page = self._pick_user(
+            request,
+            queryset,
+            action="share",
+            title=_("Share customers"),
+            intro=_("The consultant you choose will see and work on these customers too:"),
+            submit_label=_("Share"),
+        )
+        if page:
+            return page
+        count = leads.customer_share(customers=list(queryset), with_user=user, by=request.user)
+        self.message_user(request, _("Shared %(count)d customers with %(user)s.") % {"count": count, "user": user})
+        return None
+
+    @admin.action(description=_("Stop sharing selected customers with a consultant"), permissions=["reassign"])
+    def unshare(self, request, queryset):
+        user, page = self._pick_user(
+            request,
+            queryset,
+            action="unshare",
+            title=_("Stop sharing customers"),
+            intro=_("The consultant you choose will no longer reach these customers (unless they own them):"),
+            submit_label=_("Stop sharing"),
+        )
+        if page:
+            return page
+        count = leads.customer_unshare(customers=queryset, with_user=user, by=request.user)
+        self.message_user(request, _("Stopped %(count)d shares with %(user)s.") % {"count": count, "user": user})
+        return None
