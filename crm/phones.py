@@ -1,11 +1,14 @@
 """Phone numbers: one canonical form (E.164) so that every spelling of a number finds the same customer."""
 
+import re
+
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+E164 = re.compile(r"\+[1-9]\d{5,14}")
 INVALID_PHONE = _("Enter a valid phone number, e.g. 138 0013 8000 or +86 138 0013 8000.")
 
 
@@ -23,6 +26,8 @@ def normalize_phone(raw: str, region: str | None = None) -> str:
 
 def try_normalize_phone(raw: str) -> str:
     """The normalized form when `raw` is a valid number, else `raw` unchanged (for lookups and saves)."""
+    if E164.fullmatch(raw):
+        return raw  # already canonical, or invalid and so returned unchanged anyway: skip the parse
     try:
         return normalize_phone(raw)
     except ValidationError:

@@ -42,7 +42,6 @@ class FollowUpAdmin(CRMHistoryAdmin):
     search_fields = ["customer__name", "customer__phone", "content"]
     autocomplete_fields = ["customer"]
     readonly_fields = ["consultant", "created_at"]
-    date_hierarchy = "created_at"
     fieldsets = [
         (None, {"fields": ["customer", "content", "intention", "next_follow_up"]}),
         (_("Record"), {"fields": ["consultant", "created_at"]}),
