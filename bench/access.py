@@ -58,7 +58,9 @@ def run(quick: bool = False):
     rows = []
     for name, label in (("ours", "crm.access (owner column + direct-FK shares)"), ("guardian", "guardian generic")):
         (small_t, small_q), (large_t, large_q) = results[name]
-        rows.append([label, f"{small_t * 1000:.1f}", f"{large_t * 1000:.1f}", f"{large_t / small_t:.2f}", small_q, large_q])
+        rows.append(
+            [label, f"{small_t * 1000:.1f}", f"{large_t * 1000:.1f}", f"{large_t / small_t:.2f}", small_q, large_q]
+        )
     table(
         f"Customer changelist of a salesperson owning 2% of the customers, at {sizes[0]:,} and {sizes[1]:,} "
         "customers (goal for ours: ratio <= 1.5, same queries)",

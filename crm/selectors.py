@@ -20,6 +20,11 @@ def consultants() -> QuerySet:
     )
 
 
+def salespeople() -> QuerySet:
+    """Active salespeople, in a stable order (round-robin assignment walks this list)."""
+    return get_user_model().objects.filter(is_active=True, groups__name=roles.SALES).order_by("pk")
+
+
 def pending_follow_ups(follow_ups: QuerySet[FollowUp]) -> QuerySet[FollowUp]:
     """The latest follow-up of each customer: its next date is the one still to keep."""
     newer = FollowUp.objects.filter(customer_id=OuterRef("customer_id"), created_at__gt=OuterRef("created_at"))

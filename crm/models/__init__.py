@@ -2,6 +2,7 @@
 
 from .academics import CourseRecord, Student, StudyRecord
 from .enrollment import Enrollment, EnrollmentDocument, Payment, private_storage
+from .imports import LeadImport, LeadImportRow
 from .leads import Customer, CustomerUserObjectPermission, FollowUp
 from .org import Branch, ClassGrade, ContractTemplate, Course, Tag
 
@@ -16,6 +17,8 @@ __all__ = [
     "Enrollment",
     "EnrollmentDocument",
     "FollowUp",
+    "LeadImport",
+    "LeadImportRow",
     "Payment",
     "Student",
     "StudyRecord",

@@ -1,0 +1,198 @@
+"""Lead spreadsheets: the columns we know (English and Chinese headers), and reading CSV or XLSX as a stream.
+
+Nothing here touches the database: it turns an uploaded file into (row number, {field: text}) pairs, or says
+in words why it cannot.
+"""
+
+import codecs
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+XLSX_MAGIC = b"PK\x03\x04"
+
+
+class LeadFileError(ValueError):
+    """The file as a whole cannot be read; the message says why, for the person who uploaded it."""
+
+
+NOT_DECODABLE = _(
+    "The file could not be read as text in UTF-8, GBK or GB18030 (byte %(offset)d is not valid in any of them). "
+    "Save it from your spreadsheet as “CSV UTF-8” or as an Excel .xlsx workbook."
+)
+NOT_TEXT = _("This is not a CSV or Excel file (it contains binary data). Upload a .csv or .xlsx file.")
+BAD_XLSX = _("The Excel file is damaged or not an .xlsx workbook: %(error)s")
+EMPTY_FILE = _("The file is empty.")
+NO_HEADER = _("The first row must name the columns; it is empty.")
+NO_PHONE_COLUMN = _("The file has no phone column (电话). Every lead needs a phone number.")
+DUPLICATE_COLUMN = _("The column “%(column)s” appears twice.")
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    english: str
+    chinese: str
+    aliases: tuple[str, ...] = ()
+    example: str = ""
+
+
+# The one list of import/export columns: headers of the template, the export, and what the importer accepts.
+COLUMNS = [
+    Column("name", "name", "姓名", ("客户姓名", "名字", "full name"), "Wang Fang"),
+    Column("phone", "phone", "电话", ("手机", "手机号", "电话号码", "mobile", "phone number", "tel"), "138 0013 8000"),
+    Column("qq", "QQ", "QQ", ("qq号", "qq number"), "10001"),
+    Column("wechat", "wechat", "微信", ("微信号", "weixin"), "wangfang_wx"),
+    Column("email", "email", "邮箱", ("电子邮件", "e-mail", "mail"), "wang.fang@example.com"),
+    Column("source", "source", "来源", ("客户来源", "渠道"), "website"),
+    Column("courses", "courses", "咨询课程", ("课程", "consult courses", "course"), "Python Full Stack"),
+    Column("tags", "tags", "标签", ("tag",), "hot lead"),
+    Column("consultant", "consultant", "顾问", ("课程顾问", "销售", "owner"), ""),
+    Column("content", "content", "备注", ("咨询内容", "notes", "note", "inquiry"), "Asked about evening classes"),
+]
+FIELDS = [c.field for c in COLUMNS]
+
+# How people write a lead's source in spreadsheets, besides our own codes and labels.
+SOURCE_ALIASES = {
+    "referral": ("转介绍", "介绍", "推荐", "老带新"),
+    "qq_group": ("QQ群", "qq group", "qq"),
+    "website": ("网站", "官网", "web", "site"),
+    "search_ads": ("搜索广告", "百度推广", "竞价", "sem", "search"),
+    "social_media": ("社交媒体", "微博", "抖音", "小红书", "微信公众号", "social"),
+    "walk_in": ("到访", "上门", "walk in", "walkin"),
+    "other": ("其他", "其它"),
+}
+_HEADER_TO_FIELD = {
+    key.casefold(): column.field
+    for column in COLUMNS
+    for key in (column.field, column.english, column.chinese, *column.aliases)
+}
+
+
+def field_for_header(header: str) -> str | None:
+    return _HEADER_TO_FIELD.get(header.strip().lstrip("\ufeff").casefold())
+
+
+def template_csv() -> bytes:
+    """The template users download: bilingual headers and one example row, UTF-8 with BOM for Excel."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([f"{c.chinese}/{c.english}" if c.chinese != c.english else c.english for c in COLUMNS])
+    writer.writerow([c.example for c in COLUMNS])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def split_list(text: str) -> list[str]:
+    """Course and tag cells list several names, separated the way people type them."""
+    for separator in "，;；、/|":
+        text = text.replace(separator, ",")
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+@dataclass
+class LeadFile:
+    """An opened lead file: its columns, and its data rows as a stream."""
+
+    format: str
+    encoding: str
+    fields: dict[int, str]  # column index -> field
+    unknown_columns: list[str]
+    _rows: Iterator[list]
+
+    def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """(row number as the spreadsheet shows it, {field: text}); blank rows are skipped."""
+        for number, cells in enumerate(self._rows, start=2):
+            values = {field: _cell_text(cells[index]) for index, field in self.fields.items() if index < len(cells)}
+            if any(values.values()):
+                yield number, values
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # phones and QQ numbers typed into Excel come back as floats
+    return str(value).strip()
+
+
+def open_lead_file(stream) -> LeadFile:
+    """Open a CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or XLSX lead file, judged by its content."""
+    head = stream.read(4)
+    stream.seek(0)
+    if not head:
+        raise LeadFileError(EMPTY_FILE)
+    if head == XLSX_MAGIC:
+        return _open_xlsx(stream)
+    return _open_csv(stream)
+
+
+def _detect_encoding(stream) -> str:
+    """UTF-8 (with or without BOM) first, then GB18030 (a superset of GBK); decoded incrementally."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        stream.seek(0)
+        decoder = codecs.getincrementaldecoder(encoding)()
+        offset = 0
+        try:
+            while chunk := stream.read(1 << 16):
+                if b"\x00" in chunk:
+                    raise LeadFileError(NOT_TEXT)
+                decoder.decode(chunk)
+                offset += len(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as error:
+            failed_at = offset + error.start
+            continue
+        stream.seek(0)
+        return encoding
+    raise LeadFileError(NOT_DECODABLE % {"offset": failed_at})
+
+
+def _open_csv(stream) -> LeadFile:
+    encoding = _detect_encoding(stream)
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    sample = text.read(8192)
+    text.seek(0)
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(text, dialect)
+    header = next(reader, None)
+    return _lead_file("csv", encoding, header, reader)
+
+
+def _open_xlsx(stream) -> LeadFile:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(stream, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise LeadFileError(BAD_XLSX % {"error": error}) from None
+    rows = workbook.worksheets[0].iter_rows(values_only=True)
+    header = next(rows, None)
+    return _lead_file("xlsx", "", [_cell_text(h) for h in header] if header else None, rows)
+
+
+def _lead_file(format: str, encoding: str, header, rows) -> LeadFile:
+    if not header or not any(h.strip() for h in header):
+        raise LeadFileError(NO_HEADER)
+    fields, unknown = {}, []
+    for index, title in enumerate(header):
+        if not title.strip():
+            continue
+        field = (
+            field_for_header(title) or field_for_header(title.split("/")[-1]) or field_for_header(title.split("/")[0])
+        )
+        if field is None:
+            unknown.append(title.strip())
+        elif field in fields.values():
+            raise LeadFileError(DUPLICATE_COLUMN % {"column": title.strip()})
+        else:
+            fields[index] = field
+    if "phone" not in fields.values():
+        raise LeadFileError(NO_PHONE_COLUMN)
+    return LeadFile(format=format, encoding=encoding, fields=fields, unknown_columns=unknown, _rows=rows)
