@@ -175,7 +175,10 @@ def test_manager_import_never_changes_ownership(manager, sales, other_sales):
 
 
 def test_manager_names_a_consultant_per_row(manager, sales, other_sales):
-    text = f"name,phone,consultant\nA,13800138000,{sales.username}\nB,13800138001,{other_sales.username}\nC,13800138002,nobody\n"
+    text = (
+        "name,phone,consultant\n"
+        f"A,13800138000,{sales.username}\nB,13800138001,{other_sales.username}\nC,13800138002,nobody\n"
+    )
     lead_import = preview(csv_file(text), manager, owner_mode=LeadImport.OwnerMode.COLUMN)
     assert (lead_import.new, lead_import.invalid) == (2, 1)
     service.lead_import_confirm(lead_import=lead_import, by=manager)
