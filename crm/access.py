@@ -7,6 +7,7 @@ Rules:
 - Follow-ups, enrollments, documents, payments and students follow their customer.
 - Classes: holders of `crm.view_all_classes` reach all; a teacher reaches the classes they teach, and their
   lessons and study records.
+- Lead imports: managers see all; a salesperson their own.
 - Anything else a user has a model permission for is not row-restricted.
 """
 
@@ -20,6 +21,7 @@ from crm.models import (
     Enrollment,
     EnrollmentDocument,
     FollowUp,
+    LeadImport,
     Payment,
     Student,
     StudyRecord,
@@ -81,6 +83,7 @@ _SCOPES = {
     ClassGrade: class_scope,
     CourseRecord: lambda user: class_scope(user, "class_grade__"),
     StudyRecord: lambda user: class_scope(user, "course_record__class_grade__"),
+    LeadImport: lambda user: Q() if sees_all_customers(user) else Q(created_by_id=user.pk),
 }
 
 

@@ -116,7 +116,10 @@ def _cell_text(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # phones and QQ numbers typed into Excel come back as floats
-    return str(value).strip()
+    text = str(value).strip()
+    if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@"):
+        text = text[1:]  # undo our export's escaping of formula-like cells, so an export re-imports
+    return text
 
 
 def open_lead_file(stream) -> LeadFile:

@@ -36,7 +36,7 @@ PAGES = {
 
 MENUS = {
     roles.SALES: {"customers", "follow-ups", "enrollments", "payments"},
-    roles.SALES_MANAGER: {"customers", "follow-ups", "enrollments", "payments", "tags"},
+    roles.SALES_MANAGER: {"customers", "follow-ups", "enrollments", "payments", "tags", "lead imports"},
     roles.TEACHER: {"classes", "lessons", "study records"},
 }
 

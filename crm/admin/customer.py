@@ -4,13 +4,17 @@ from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from import_export.admin import ExportMixin
+from import_export.formats.base_formats import CSV, XLSX
 
 from crm import selectors
 from crm.models import Customer, FollowUp
 from crm.phones import format_phone, normalize_phone
+from crm.resources import CustomerResource
 from crm.services import leads
 
 from .base import CRMHistoryAdmin, CRMStackedInline
+from .lead_import import LeadImportViewsMixin
 
 
 class CustomerAdminForm(forms.ModelForm):
@@ -53,8 +57,11 @@ class FollowUpInline(CRMStackedInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(CRMHistoryAdmin):
+class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
     form = CustomerAdminForm
+    change_list_template = "admin/import_export/change_list_import_export.html"
+    resource_classes = [CustomerResource]
+    export_formats = [CSV, XLSX]
     list_display = ["name", "phone_display", "source", "status", "consultant", "created_at"]
     list_display_links = ["name", "phone_display"]
     list_filter = ["status", "source", ("consultant", admin.RelatedOnlyFieldListFilter), "tags", "created_at"]
@@ -77,6 +84,11 @@ class CustomerAdmin(CRMHistoryAdmin):
         if not request.user.has_perm("crm.reassign_customer"):
             fields.append("consultant")  # a salesperson's customers are theirs; only managers move them
         return fields
+
+    def get_export_queryset(self, request):
+        # The changelist's rows (its filters and crm.access), with what each exported row shows, fetched up front.
+        queryset = super().get_export_queryset(request)
+        return queryset.select_related("consultant").prefetch_related("consult_courses", "tags")
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "consultant":
