@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
@@ -72,7 +73,7 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
     autocomplete_fields = ["referrer", "consult_courses", "tags"]
     readonly_fields = ["created_at", "updated_at"]
     inlines = [FollowUpInline]
-    actions = ["reassign", "share", "unshare"]
+    actions = ["reassign", "share", "unshare", "merge"]
     fieldsets = [
         (_("Contact"), {"fields": ["name", "phone", "qq", "wechat", "email"]}),
         (_("Lead"), {"fields": ["source", "referrer", "consult_courses", "tags", "content", "status"]}),
@@ -198,4 +199,32 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
             return page
         count = leads.customer_unshare(customers=queryset, with_user=user, by=request.user)
         self.message_user(request, _("Stopped %(count)d shares with %(user)s.") % {"count": count, "user": user})
+        return None
+
+    def has_merge_permission(self, request):
+        return request.user.has_perm("crm.merge_customer")
+
+    @admin.action(description=_("Merge the two selected customers (same person)"), permissions=["merge"])
+    def merge(self, request, queryset):
+        customers = list(queryset.select_related("consultant")[:3])
+        if len(customers) != 2:
+            self.message_user(request, _("Select exactly two customers to merge."), messages.WARNING)
+            return None
+        survivor_id = request.POST.get("survivor") if "apply" in request.POST else None
+        if survivor_id not in {str(c.pk) for c in customers}:
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Merge customers"),
+                "opts": self.model._meta,
+                "customers": customers,
+                "selected": [c.pk for c in customers],
+            }
+            return TemplateResponse(request, "admin/crm/customer/merge.html", context)
+        survivor, duplicate = sorted(customers, key=lambda c: str(c.pk) != survivor_id)
+        try:
+            leads.customer_merge(survivor=survivor, duplicate=duplicate, by=request.user)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return None
+        self.message_user(request, _("Merged into %(customer)s.") % {"customer": survivor}, messages.SUCCESS)
         return None

@@ -64,7 +64,7 @@ class ImportRefused(Exception):
 
 
 def lead_import_preview(
-    *, upload, by, owner_mode: str = OwnerMode.IMPORTER, consultant=None, name: str | None = None
+    *, upload, by, owner_mode: str = OwnerMode.IMPORTER, consultant=None, name: str | None = None, progress=None
 ) -> LeadImport:
     """Read `upload`, judge every row and store the plan; writes no customer. Raises LeadFileError/ImportRefused."""
     if not by.has_perm("crm.import_customer"):
@@ -89,6 +89,8 @@ def lead_import_preview(
         )
         for batch in _batched(lead_file.rows(), BATCH):
             _stage(lead_import, (cleaner.clean(number, values) for number, values in batch))
+            if progress:
+                progress(batch[-1][0] - 1)  # data rows read so far
         _classify(lead_import, by)
         _count(lead_import)
     return lead_import

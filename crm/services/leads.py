@@ -1,7 +1,7 @@
 """Writes on leads: creating customers, recording follow-ups."""
 
 from django.contrib.auth.models import Permission
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -96,3 +96,61 @@ def customer_unshare(*, customers, with_user, by) -> int:
         raise PermissionDenied(NOT_ALLOWED_TO_SHARE)
     deleted, _ = CustomerUserObjectPermission.objects.filter(content_object__in=customers, user=with_user).delete()
     return deleted
+
+
+MERGE_NOT_ALLOWED = _("Only sales managers can merge customers.")
+MERGE_SAME = _("Choose two different customers to merge.")
+MERGE_TWO_STUDENTS = _("Both customers are already students; they cannot be merged here.")
+MERGE_SAME_CLASS = _("Both customers have an enrollment in %(class)s; resolve one of them first.")
+MERGE_FILLED = ["name", "qq", "wechat", "email", "content"]
+STATUS_RANK = [Customer.Status.LOST, Customer.Status.NEW, Customer.Status.FOLLOWING, Customer.Status.ENROLLED]
+
+
+@transaction.atomic
+def customer_merge(*, survivor: Customer, duplicate: Customer, by) -> Customer:
+    """Fold `duplicate` into `survivor`: its follow-ups, enrollments, payments, tags and courses move; it is removed.
+
+    Both histories stay: every moved row and the removal itself are recorded with the reason.
+    """
+    if not by.has_perm("crm.merge_customer"):
+        raise PermissionDenied(MERGE_NOT_ALLOWED)
+    if survivor.pk == duplicate.pk:
+        raise ValidationError(MERGE_SAME)
+    survivor, duplicate = (Customer.objects.select_for_update().get(pk=c.pk) for c in (survivor, duplicate))
+    if hasattr(survivor, "student") and hasattr(duplicate, "student"):
+        raise ValidationError(MERGE_TWO_STUDENTS)
+    clash = survivor.enrollments.filter(class_grade__in=duplicate.enrollments.values("class_grade")).first()
+    if clash:
+        raise ValidationError(MERGE_SAME_CLASS % {"class": clash.class_grade})
+    reason = str(_("Merged customer %(phone)s into %(survivor)s")) % {
+        "phone": duplicate.phone,
+        "survivor": survivor.phone,
+    }
+    for related in [*duplicate.follow_ups.all(), *duplicate.enrollments.all(), *duplicate.payments.all()]:
+        related.customer = survivor
+        related._history_user, related._change_reason = by, reason
+        related.save(update_fields=["customer"])
+    if hasattr(duplicate, "student"):
+        duplicate.student.customer = survivor
+        duplicate.student.save(update_fields=["customer"])
+    duplicate.referrals.update(referrer=survivor)
+    for share in CustomerUserObjectPermission.objects.filter(content_object=duplicate):
+        if share.user_id != survivor.consultant_id:
+            CustomerUserObjectPermission.objects.get_or_create(
+                content_object=survivor, user_id=share.user_id, permission_id=share.permission_id
+            )
+    survivor.consult_courses.add(*duplicate.consult_courses.all())
+    survivor.tags.add(*duplicate.tags.all())
+    kept = {field: getattr(duplicate, field) for field in MERGE_FILLED}
+    furthest = max(survivor.status, duplicate.status, key=STATUS_RANK.index)
+
+    duplicate._history_user, duplicate._change_reason = by, reason
+    duplicate.delete()
+    for field, value in kept.items():
+        if value and not getattr(survivor, field):
+            setattr(survivor, field, value)
+    survivor.status = furthest
+    survivor._history_user, survivor._change_reason = by, reason
+    survivor.full_clean(exclude=["consult_courses", "tags"])
+    survivor.save()
+    return survivor

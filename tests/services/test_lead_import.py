@@ -261,3 +261,24 @@ def test_template_file_reimports_cleanly(sales):
     factories.CourseFactory(name="Python Full Stack")
     lead_import = preview(csv_file(template_csv().decode("utf-8")), sales)
     assert (lead_import.new, lead_import.invalid, lead_import.unknown_columns) == (1, 0, [])
+
+
+def test_import_leads_command_dry_run_then_import(tmp_path, sales):
+    from django.core.management import call_command
+
+    path = tmp_path / "leads.csv"
+    path.write_text("name,phone\nA,13800138000\nB,12345\n", encoding="utf-8")
+    out = io.StringIO()
+    call_command("import_leads", str(path), consultant=sales.username, dry_run=True, stdout=out, stderr=io.StringIO())
+    assert "row 3, phone" in out.getvalue() and not Customer.objects.exists()
+    call_command("import_leads", str(path), consultant=sales.username, stdout=out, stderr=io.StringIO())
+    assert Customer.objects.get().consultant == sales
+
+
+def test_import_leads_command_reports_a_bad_file(tmp_path, sales):
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "leads.csv"
+    path.write_bytes(b"name,email\nA,a@example.com\n")
+    with pytest.raises(CommandError, match="no phone column"):
+        call_command("import_leads", str(path), consultant=sales.username, stdout=io.StringIO(), stderr=io.StringIO())

@@ -2,7 +2,7 @@
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from crm import access
@@ -103,3 +103,54 @@ def test_salesperson_shared_customer_appears_in_their_list(client, manager, sale
     client.force_login(sales)
     assert b"Shared Shu" in client.get(reverse("admin:crm_customer_changelist")).content
     assert client.get(reverse("admin:crm_customer_change", args=[theirs.pk])).status_code == 200
+
+
+def test_merge_moves_everything_and_keeps_both_histories(manager, sales, other_sales):
+    survivor = factories.CustomerFactory(consultant=sales, name="Wang Fang", email="", qq="")
+    duplicate = factories.CustomerFactory(consultant=other_sales, name="王芳", email="wf@example.com", qq="10001")
+    follow_up = factories.FollowUpFactory(customer=duplicate)
+    enrollment = factories.EnrollmentFactory(customer=duplicate)
+    payment = factories.PaymentFactory(customer=duplicate)
+    tag = factories.TagFactory()
+    duplicate.tags.add(tag)
+    duplicate_id = duplicate.pk
+
+    leads.customer_merge(survivor=survivor, duplicate=duplicate, by=manager)
+
+    survivor.refresh_from_db()
+    assert (survivor.name, survivor.email, survivor.qq) == ("Wang Fang", "wf@example.com", "10001")
+    assert list(survivor.tags.all()) == [tag]
+    for moved in (follow_up, enrollment, payment):
+        moved.refresh_from_db()
+        assert moved.customer == survivor
+    assert not Customer.objects.filter(pk=duplicate_id).exists()
+    removed = Customer.history.filter(id=duplicate_id).first()
+    assert removed.history_type == "-" and "into" in removed.history_change_reason
+    assert Customer.history.filter(id=duplicate_id).count() == 2  # created, then removed
+    assert payment.history.first().history_change_reason.startswith("Merged")
+
+
+def test_merge_refuses_two_enrollments_in_one_class(manager):
+    survivor, duplicate = factories.CustomerFactory(), factories.CustomerFactory()
+    class_grade = factories.ClassGradeFactory()
+    factories.EnrollmentFactory(customer=survivor, class_grade=class_grade)
+    factories.EnrollmentFactory(customer=duplicate, class_grade=class_grade)
+    with pytest.raises(ValidationError):
+        leads.customer_merge(survivor=survivor, duplicate=duplicate, by=manager)
+    assert Customer.objects.filter(pk=duplicate.pk).exists()
+
+
+def test_salesperson_cannot_merge(sales):
+    a, b = factories.CustomerFactory(consultant=sales), factories.CustomerFactory(consultant=sales)
+    with pytest.raises(PermissionDenied):
+        leads.customer_merge(survivor=a, duplicate=b, by=sales)
+
+
+def test_manager_merges_through_the_admin_action(client, manager):
+    keep, drop = factories.CustomerFactory(name="Keep"), factories.CustomerFactory(name="Drop")
+    client.force_login(manager)
+    changelist = reverse("admin:crm_customer_changelist")
+    data = {"action": "merge", ACTION_CHECKBOX_NAME: [keep.pk, drop.pk]}
+    assert b"Merge customers" in client.post(changelist, data).content
+    client.post(changelist, {**data, "apply": "1", "survivor": keep.pk})
+    assert list(Customer.objects.values_list("name", flat=True)) == ["Keep"]
