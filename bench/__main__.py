@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ["access"]
+SUITES = ["access", "imports"]
 
 
 def setup_django():
@@ -25,7 +25,6 @@ def setup_django():
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
     return url.split(":", 1)[0]
 
 
@@ -36,7 +35,10 @@ def main():
     args = parser.parse_args()
     backend = setup_django()
     print(f"Benchmarks on {backend}; times are medians of repeated runs, ratios are what to read.\n")
+    from django.core.management import call_command
+
     for name in args.suites or SUITES:
+        call_command("flush", interactive=False, verbosity=0)  # each suite builds its own data
         module = __import__(f"bench.{name}", fromlist=["run"])
         module.run(quick=args.quick)
         print()

@@ -1,6 +1,7 @@
 """Phone numbers: one canonical form (E.164) so that every spelling of a number finds the same customer."""
 
 import re
+from functools import cache
 
 import phonenumbers
 from django.conf import settings
@@ -12,11 +13,48 @@ E164 = re.compile(r"\+[1-9]\d{5,14}")
 INVALID_PHONE = _("Enter a valid phone number, e.g. 138 0013 8000 or +86 138 0013 8000.")
 
 
+SEPARATORS = re.compile(r"[\s\-().]")
+
+
+@cache
+def _mobile_plan(region: str):
+    """The region's country code and mobile number pattern, from phonenumbers' own metadata."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.mobile is None or not metadata.mobile.national_number_pattern:
+        return None
+    pattern = re.compile(metadata.mobile.national_number_pattern)
+    return str(metadata.country_code), pattern, set(metadata.mobile.possible_length)
+
+
+def _normalize_mobile(text: str, region: str) -> str | None:
+    """The common case without a full parse: a mobile of the default region, bare or after its country code.
+
+    It accepts only what phonenumbers' mobile pattern for the region accepts, so the answer is the same as the
+    full parse (a test compares them); anything else returns None and takes the full path.
+    """
+    plan = _mobile_plan(region)
+    if plan is None:
+        return None
+    country_code, pattern, lengths = plan
+    digits = SEPARATORS.sub("", text)
+    for prefix in ("+" + country_code, "00" + country_code, country_code):
+        if digits.startswith(prefix) and (prefix != country_code or len(digits) - len(prefix) in lengths):
+            digits = digits[len(prefix) :]  # a bare country code counts only when a full mobile follows it
+            break
+    if digits.isdigit() and len(digits) in lengths and pattern.fullmatch(digits):
+        return f"+{country_code}{digits}"
+    return None
+
+
 def normalize_phone(raw: str, region: str | None = None) -> str:
     """Return the E.164 form of `raw`, read in the school's default region; raise ValidationError if invalid."""
     text = (raw or "").strip()
+    region = region or settings.PHONE_DEFAULT_REGION
+    fast = _normalize_mobile(text, region)
+    if fast:
+        return fast
     try:
-        number = phonenumbers.parse(text, region or settings.PHONE_DEFAULT_REGION)
+        number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         raise ValidationError(INVALID_PHONE, code="invalid_phone") from None
     if not phonenumbers.is_valid_number(number):

@@ -129,3 +129,31 @@ def test_history_is_kept_for_customers_follow_ups_enrollments_payments():
     assert follow_up.history.count() == 1
     assert enrollment.history.count() == 1
     assert payment.history.count() == 1
+
+
+def test_fast_mobile_path_agrees_with_the_full_parse():
+    import random
+
+    import phonenumbers
+
+    from crm.phones import _normalize_mobile
+
+    rng = random.Random(1)
+    samples = [f"1{rng.randrange(10**10):010d}" for _ in range(3000)] + [
+        f"+86 1{rng.randrange(10**10):010d}" for _ in range(500)
+    ]
+    for text in samples:
+        fast = _normalize_mobile(text, "CN")
+        try:
+            parsed = phonenumbers.parse(text, "CN")
+        except phonenumbers.NumberParseException:
+            assert fast is None, text
+            continue
+        full = (
+            phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+            if phonenumbers.is_valid_number(parsed)
+            else None
+        )
+        assert fast in (None, full), text  # the fast path never disagrees; None just means "take the full path"
+        if full and full.startswith("+86") and phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE:
+            assert fast == full, text

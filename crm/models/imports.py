@@ -81,6 +81,7 @@ class LeadImportRow(models.Model):
     first_row_number = models.PositiveIntegerField(null=True, blank=True)  # for duplicates in the file
     customer = models.ForeignKey(Customer, models.SET_NULL, null=True, blank=True, related_name="+")
     changes = models.TextField(blank=True)  # JSON: what an existing customer will gain
+    seen_updated_at = models.DateTimeField(null=True, blank=True)  # the customer as the preview saw it
     # The row's values, cleaned.
     phone = models.CharField(max_length=32, blank=True)
     name = models.CharField(max_length=64, blank=True)
@@ -96,7 +97,7 @@ class LeadImportRow(models.Model):
     class Meta:
         ordering = ["lead_import", "row_number"]
         indexes = [
-            models.Index(fields=["lead_import", "phone", "row_number"], name="importrow_phone"),
+            models.Index(fields=["lead_import", "outcome", "phone", "row_number"], name="importrow_phone"),
             models.Index(fields=["lead_import", "outcome", "row_number"], name="importrow_outcome"),
         ]
 

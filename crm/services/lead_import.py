@@ -8,6 +8,8 @@ however long the file is, and on any failure the transaction leaves nothing behi
 """
 
 import json
+import re
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from itertools import cycle, islice
 
@@ -31,6 +33,10 @@ Outcome = LeadImportRow.Outcome
 OwnerMode = LeadImport.OwnerMode
 FILLABLE = ["name", "qq", "wechat", "email", "content"]  # empty fields of an existing customer the file may fill
 UNIQUE_CONTACTS = ["qq", "wechat", "email"]
+# Addresses of this everyday shape pass Django's EmailValidator for certain; others go through it (it is slow).
+PLAIN_EMAIL = re.compile(
+    r"[A-Za-z0-9_%+-]{1,64}(?:\.[A-Za-z0-9_%+-]{1,64})*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
 
 PHONE_REQUIRED = _("A phone number is required.")
 TOO_LONG = _("At most %(max)d characters.")
@@ -75,12 +81,11 @@ def lead_import_preview(
         raise ImportRefused(CHOOSE_CONSULTANT)
     lead_file = open_lead_file(upload)  # judges the whole file before anything is stored
     cleaner = RowCleaner(by, owner_mode, consultant)
+    name = (name or getattr(upload, "name", None) or "leads")[:255]
     with transaction.atomic():
-        upload.seek(0)
         lead_import = LeadImport.objects.create(
             created_by=by,
-            file=File(upload, name=name or getattr(upload, "name", "leads")),
-            original_name=(name or getattr(upload, "name", "leads"))[:255],
+            original_name=name,
             file_format=lead_file.format,
             encoding=lead_file.encoding,
             owner_mode=owner_mode,
@@ -92,6 +97,8 @@ def lead_import_preview(
             if progress:
                 progress(batch[-1][0] - 1)  # data rows read so far
         _classify(lead_import, by)
+        upload.seek(0)  # kept for the record, once the stream has been read to its end
+        lead_import.file.save(name, File(upload), save=False)
         _count(lead_import)
     return lead_import
 
@@ -142,7 +149,7 @@ class RowCleaner:
         if qq and not (qq.isdigit() and 5 <= len(qq) <= 12):
             error("qq", INVALID_QQ)
         email = values.get("email", "")
-        if email:
+        if email and not PLAIN_EMAIL.fullmatch(email):
             try:
                 validate_email(email)
             except ValidationError:
@@ -219,8 +226,8 @@ def _classify(lead_import: LeadImport, by) -> None:
     rows = LeadImportRow.objects.filter(lead_import=lead_import)
     pending = rows.filter(outcome="")
     # Duplicates inside the file: every later row with a phone seen in an earlier valid row.
-    first = pending.filter(phone=OuterRef("phone")).order_by().values("phone").annotate(m=Min("row_number"))
-    pending.update(first_row_number=Subquery(first.values("m")))
+    first = pending.filter(phone=OuterRef("phone")).order_by("row_number").values("row_number")[:1]
+    pending.update(first_row_number=Subquery(first))  # served by the (import, phone, row number) index
     pending.filter(first_row_number__lt=F("row_number")).update(outcome=Outcome.DUPLICATE)
     rows.filter(outcome="", first_row_number=F("row_number")).update(first_row_number=None)
     # Existing customers, matched by the normalized phone.
@@ -247,61 +254,73 @@ def _refuse_customers_of_others(rows, by) -> None:
 def _refuse_taken_contacts(rows) -> None:
     """QQ, WeChat and email are unique: a new lead may not reuse one given earlier in the file or already taken."""
     for field in UNIQUE_CONTACTS:
-        new = rows.filter(outcome=Outcome.NEW).exclude(**{field: ""})
-        earlier = rows.filter(
-            **{field: OuterRef(field)}, row_number__lt=OuterRef("row_number"), outcome__in=[Outcome.NEW, ""]
-        ).exclude(phone=OuterRef("phone"))
-        clash = new.annotate(earlier_row=Subquery(earlier.order_by("row_number").values("row_number")[:1])).filter(
-            earlier_row__isnull=False
-        )
-        for row_id, earlier_row in clash.values_list("pk", "earlier_row").iterator(chunk_size=BATCH):
-            message = CONTACT_IN_FILE % {"column": _label(field), "row": earlier_row}
-            rows.filter(pk=row_id).update(outcome=Outcome.INVALID, errors=f"{_label(field)}\t{message}")
-        taken = Customer.objects.filter(**{field: OuterRef(field)})
+        label = _label(field)
+        # Phones are deduplicated already, so rows sharing a contact here are different people: keep the first.
+        candidates = rows.filter(outcome__in=[Outcome.NEW, ""]).exclude(**{field: ""})
+        clashes = candidates.order_by().values(field).annotate(first=Min("row_number"), n=Count("pk")).filter(n__gt=1)
+        for clash in clashes.iterator():
+            message = CONTACT_IN_FILE % {"column": label, "row": clash["first"]}
+            rows.filter(outcome=Outcome.NEW, row_number__gt=clash["first"], **{field: clash[field]}).update(
+                outcome=Outcome.INVALID, errors=f"{label}\t{message}"
+            )
+        # The inner "not empty" lets the database use the partial unique index on the contact.
+        taken = Customer.objects.filter(**{field: OuterRef(field)}).exclude(**{field: ""})
         rows.filter(outcome=Outcome.NEW).exclude(**{field: ""}).filter(Exists(taken)).update(
-            outcome=Outcome.INVALID, errors=f"{_label(field)}\t{CONTACT_TAKEN % {'column': _label(field)}}"
+            outcome=Outcome.INVALID, errors=f"{label}\t{CONTACT_TAKEN % {'column': label}}"
         )
 
 
 def _plan_updates(rows) -> None:
     """For rows of existing customers: the empty fields and missing courses/tags the row would add."""
     existing = rows.filter(outcome="").order_by("row_number")
+    columns = ["pk", "row_number", "customer_id", *FILLABLE, "course_ids", "tag_names"]
     last = 0
-    while batch := list(existing.filter(row_number__gt=last)[:BATCH]):
-        last = batch[-1].row_number
-        customers = Customer.objects.prefetch_related("consult_courses", "tags").in_bulk(
-            [row.customer_id for row in batch]
-        )
+    while batch := [
+        dict(zip(columns, r, strict=True)) for r in existing.filter(row_number__gt=last).values_list(*columns)[:BATCH]
+    ]:
+        last = batch[-1]["row_number"]
+        ids = [row["customer_id"] for row in batch]
+        customers = {c["pk"]: c for c in Customer.objects.filter(pk__in=ids).values("pk", "updated_at", *FILLABLE)}
+        courses, tags = defaultdict(set), defaultdict(set)
+        for customer_id, course_id in Customer.consult_courses.through.objects.filter(customer_id__in=ids).values_list(
+            "customer_id", "course_id"
+        ):
+            courses[customer_id].add(str(course_id))
+        for customer_id, name in Customer.tags.through.objects.filter(customer_id__in=ids).values_list(
+            "customer_id", "tag__name"
+        ):
+            tags[customer_id].add(name)
         taken = _taken_contacts(batch)
         updates = []
         for row in batch:
-            customer = customers[row.customer_id]
-            changes = {"seen": customer.updated_at.isoformat()}
+            customer = customers[row["customer_id"]]
+            changes = {}
             for field in FILLABLE:
-                value = getattr(row, field)
-                if value and not getattr(customer, field):
-                    if field in UNIQUE_CONTACTS and taken.get((field, value), customer.pk) != customer.pk:
+                value = row[field]
+                if value and not customer[field]:
+                    if field in UNIQUE_CONTACTS and taken.get((field, value), customer["pk"]) != customer["pk"]:
                         continue  # already another customer's: leave the field empty rather than fail
                     changes[field] = value
-            have = {c.pk for c in customer.consult_courses.all()}
-            courses = [int(pk) for pk in row.course_ids.split(",") if pk and int(pk) not in have]
-            have_tags = {t.name for t in customer.tags.all()}
-            tags = [name for name in row.tag_names.split(",") if name and name not in have_tags]
-            if courses:
-                changes["courses"] = courses
-            if tags:
-                changes["tags"] = tags
-            outcome = Outcome.UPDATED if len(changes) > 1 else Outcome.UNCHANGED
-            updates.append((outcome, json.dumps(changes, ensure_ascii=False), row.pk))
+            new_courses = [int(pk) for pk in row["course_ids"].split(",") if pk and pk not in courses[customer["pk"]]]
+            new_tags = [name for name in row["tag_names"].split(",") if name and name not in tags[customer["pk"]]]
+            if new_courses:
+                changes["courses"] = new_courses
+            if new_tags:
+                changes["tags"] = new_tags
+            outcome = Outcome.UPDATED if changes else Outcome.UNCHANGED
+            updates.append((outcome, json.dumps(changes, ensure_ascii=False), customer["updated_at"], row["pk"]))
         with connection.cursor() as cursor:
-            table = LeadImportRow._meta.db_table
-            cursor.executemany(f"UPDATE {table} SET outcome = %s, changes = %s WHERE id = %s", updates)
+            table = connection.ops.quote_name(LeadImportRow._meta.db_table)
+            cursor.executemany(
+                f"UPDATE {table} SET outcome = %s, changes = %s, seen_updated_at = %s WHERE id = %s",
+                [(o, c, connection.ops.adapt_datetimefield_value(seen), pk) for o, c, seen, pk in updates],
+            )
 
 
 def _taken_contacts(batch) -> dict:
     taken = {}
     for field in UNIQUE_CONTACTS:
-        values = {getattr(row, field) for row in batch if getattr(row, field)}
+        values = {row[field] for row in batch if row[field]}
         if values:
             for value, pk in Customer.objects.filter(**{f"{field}__in": values}).values_list(field, "pk"):
                 taken[(field, value)] = pk
@@ -344,10 +363,9 @@ def lead_import_confirm(*, lead_import: LeadImport, by) -> LeadImport:
 def _check_still_valid(lead_import: LeadImport) -> None:
     rows = lead_import.rows.all()
     taken = rows.filter(outcome=Outcome.NEW).filter(Exists(Customer.objects.filter(phone=OuterRef("phone"))))
-    stale = taken.count()
-    for row in rows.filter(outcome=Outcome.UPDATED).select_related("customer").iterator(chunk_size=BATCH):
-        if row.customer is None or row.customer.updated_at.isoformat() != json.loads(row.changes)["seen"]:
-            stale += 1
+    changed = rows.filter(outcome=Outcome.UPDATED).exclude(customer__updated_at=F("seen_updated_at"))
+    gone = rows.filter(outcome=Outcome.UPDATED, customer__isnull=True)
+    stale = taken.count() + changed.count() + gone.count()
     if stale:
         raise ImportRefused(STALE_PREVIEW % {"count": stale})
 
@@ -403,13 +421,13 @@ def _fill_existing(rows, now) -> None:
 
 
 def _link_courses_and_tags(rows) -> None:
-    CourseLink = Customer.consult_courses.through
-    TagLink = Customer.tags.through
+    q = connection.ops.quote_name
+    course_table = q(Customer.consult_courses.through._meta.db_table)
+    tag_table = q(Customer.tags.through._meta.db_table)
     linked = rows.filter(outcome__in=[Outcome.NEW, Outcome.UPDATED]).filter(~Q(course_ids="") | ~Q(tag_names=""))
     tag_ids = {}
-    for batch in _batched(
-        linked.values_list("customer_id", "outcome", "course_ids", "tag_names", "changes").iterator(), BATCH
-    ):
+    columns = ("customer_id", "outcome", "course_ids", "tag_names", "changes")
+    for batch in _batched(linked.values_list(*columns).iterator(chunk_size=BATCH), BATCH):
         course_links, tag_links = [], []
         for customer_id, outcome, course_ids, tag_names, changes in batch:
             if outcome == Outcome.UPDATED:
@@ -418,14 +436,22 @@ def _link_courses_and_tags(rows) -> None:
             else:
                 courses = [int(pk) for pk in course_ids.split(",") if pk]
                 tags = [name for name in tag_names.split(",") if name]
-            course_links += [CourseLink(customer_id=customer_id, course_id=pk) for pk in courses]
+            course_links += [(customer_id, pk) for pk in courses]
             missing = {name for name in tags if name not in tag_ids}
             if missing:
                 Tag.objects.bulk_create([Tag(name=name) for name in missing], ignore_conflicts=True)
                 tag_ids.update(Tag.objects.filter(name__in=missing).values_list("name", "pk"))
-            tag_links += [TagLink(customer_id=customer_id, tag_id=tag_ids[name]) for name in tags]
-        CourseLink.objects.bulk_create(course_links, ignore_conflicts=True)
-        TagLink.objects.bulk_create(tag_links, ignore_conflicts=True)
+            tag_links += [(customer_id, tag_ids[name]) for name in tags]
+        with connection.cursor() as cursor:
+            if course_links:
+                cursor.executemany(
+                    f"INSERT INTO {course_table} (customer_id, course_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                    course_links,
+                )
+            if tag_links:
+                cursor.executemany(
+                    f"INSERT INTO {tag_table} (customer_id, tag_id) VALUES (%s, %s) ON CONFLICT DO NOTHING", tag_links
+                )
 
 
 def _record_history(lead_import: LeadImport, outcome: str, history_type: str, now, reason: str, by) -> None:

@@ -282,3 +282,10 @@ def test_import_leads_command_reports_a_bad_file(tmp_path, sales):
     path.write_bytes(b"name,email\nA,a@example.com\n")
     with pytest.raises(CommandError, match="no phone column"):
         call_command("import_leads", str(path), consultant=sales.username, stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_long_file_is_read_to_its_last_row(sales):
+    lines = "".join(f"Lead {n},136{n:08d},lead{n}@example.com\n" for n in range(5000))  # well past any buffer
+    lead_import = preview(csv_file("name,phone,email\n" + lines), sales)
+    assert (lead_import.total, lead_import.new) == (5000, 5000)
+    assert lead_import.file.size == len(("name,phone,email\n" + lines).encode())
