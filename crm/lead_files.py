@@ -7,6 +7,7 @@ in words why it cannot.
 import codecs
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -86,11 +87,12 @@ def template_csv() -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
+LIST_SEPARATORS = re.compile(r"[,，;；、/|]")
+
+
 def split_list(text: str) -> list[str]:
     """Course and tag cells list several names, separated the way people type them."""
-    for separator in "，;；、/|":
-        text = text.replace(separator, ",")
-    return [part.strip() for part in text.split(",") if part.strip()]
+    return [part for part in (p.strip() for p in LIST_SEPARATORS.split(text)) if part]
 
 
 @dataclass
@@ -105,18 +107,25 @@ class LeadFile:
 
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
         """(row number as the spreadsheet shows it, {field: text}); blank rows are skipped."""
+        columns = list(self.fields.items())
+        width = max(self.fields) + 1
         for number, cells in enumerate(self._rows, start=2):
-            values = {field: _cell_text(cells[index]) for index, field in self.fields.items() if index < len(cells)}
+            if len(cells) < width:
+                cells = [*cells, *[None] * (width - len(cells))]
+            values = {field: _cell_text(cells[index]) for index, field in columns}
             if any(values.values()):
                 yield number, values
 
 
 def _cell_text(value) -> str:
-    if value is None:
+    if value.__class__ is str:
+        text = value.strip()
+    elif value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # phones and QQ numbers typed into Excel come back as floats
-    text = str(value).strip()
+    elif isinstance(value, float) and value.is_integer():
+        text = str(int(value))  # phones and QQ numbers typed into Excel come back as floats
+    else:
+        text = str(value).strip()
     if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@"):
         text = text[1:]  # undo our export's escaping of formula-like cells, so an export re-imports
     return text

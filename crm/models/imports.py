@@ -73,13 +73,14 @@ class LeadImportRow(models.Model):
         DUPLICATE = "duplicate", _("duplicate in file")
         INVALID = "invalid", _("invalid")
 
-    lead_import = models.ForeignKey(LeadImport, models.CASCADE, related_name="rows")
+    # No single-column indexes: the composite one below serves every query, and fewer indexes keep staging fast.
+    lead_import = models.ForeignKey(LeadImport, models.CASCADE, related_name="rows", db_index=False)
     row_number = models.PositiveIntegerField()
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     # Plain text, not JSON columns: the preview writes these rows with one executemany on any database.
     errors = models.TextField(blank=True)  # "column<TAB>reason" lines
     first_row_number = models.PositiveIntegerField(null=True, blank=True)  # for duplicates in the file
-    customer = models.ForeignKey(Customer, models.SET_NULL, null=True, blank=True, related_name="+")
+    customer = models.ForeignKey(Customer, models.SET_NULL, null=True, blank=True, related_name="+", db_index=False)
     changes = models.TextField(blank=True)  # JSON: what an existing customer will gain
     seen_updated_at = models.DateTimeField(null=True, blank=True)  # the customer as the preview saw it
     # The row's values, cleaned.
@@ -98,7 +99,6 @@ class LeadImportRow(models.Model):
         ordering = ["lead_import", "row_number"]
         indexes = [
             models.Index(fields=["lead_import", "outcome", "phone", "row_number"], name="importrow_phone"),
-            models.Index(fields=["lead_import", "outcome", "row_number"], name="importrow_outcome"),
         ]
 
     def __str__(self):

@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, Subquery
+from django.db.models import Case, Count, Exists, F, Min, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
@@ -113,7 +113,9 @@ class RowCleaner:
                 self.sources[key.casefold()] = value
         self.source_names = ", ".join(str(label) for _value, label in Customer.Source.choices)
         self.courses = {name.casefold(): pk for pk, name in Course.objects.values_list("pk", "name")}
+        self.default_source = str(Customer.Source.OTHER.value)
         self.owner_mode = owner_mode
+        self.round_robin = None
         self.consultants = {}
         if owner_mode == OwnerMode.COLUMN:
             for user in selectors.consultants():
@@ -129,66 +131,69 @@ class RowCleaner:
         self.labels = {c.field: c.chinese if _is_chinese() else c.english for c in COLUMNS}
 
     def clean(self, number: int, values: dict[str, str]) -> tuple:
-        errors = []
-
-        def error(field, message):
-            errors.append(f"{self.labels[field]}\t{message}")
-
-        phone = values.get("phone", "")
+        """The row as staged: (number, outcome, errors, phone, name, …). Runs once per row: kept lean."""
+        get = values.get
+        errors = []  # (field, message)
+        phone = get("phone", "")
         if not phone:
-            error("phone", PHONE_REQUIRED)
+            errors.append(("phone", PHONE_REQUIRED))
         else:
             try:
                 phone = normalize_phone(phone)
             except ValidationError:
-                error("phone", INVALID_PHONE)
-        for field, limit in (("name", 64), ("wechat", 64), ("email", 254)):
-            if len(values.get(field, "")) > limit:
-                error(field, TOO_LONG % {"max": limit})
-        qq = values.get("qq", "")
+                errors.append(("phone", INVALID_PHONE))
+        name, wechat, email, qq = get("name", ""), get("wechat", ""), get("email", ""), get("qq", "")
+        for field, value, limit in (("name", name, 64), ("wechat", wechat, 64), ("email", email, 254)):
+            if len(value) > limit:
+                errors.append((field, TOO_LONG % {"max": limit}))
         if qq and not (qq.isdigit() and 5 <= len(qq) <= 12):
-            error("qq", INVALID_QQ)
-        email = values.get("email", "")
+            errors.append(("qq", INVALID_QQ))
         if email and not PLAIN_EMAIL.fullmatch(email):
             try:
                 validate_email(email)
             except ValidationError:
-                error("email", INVALID_EMAIL)
-        source = values.get("source", "")
-        source_value = self.sources.get(source.casefold()) if source else Customer.Source.OTHER
+                errors.append(("email", INVALID_EMAIL))
+        source = get("source", "")
+        source_value = self.sources.get(source.casefold()) if source else self.default_source
         if source_value is None:
-            error("source", UNKNOWN_SOURCE % {"value": source, "choices": self.source_names})
-        course_ids = []
-        for course in split_list(values.get("courses", "")):
-            if course.casefold() in self.courses:
-                course_ids.append(self.courses[course.casefold()])
-            else:
-                error("courses", UNKNOWN_COURSE % {"value": course})
-        tags = [tag[:32] for tag in split_list(values.get("tags", ""))]
-        owner = self._owner(values.get("consultant", ""), error)
+            errors.append(("source", UNKNOWN_SOURCE % {"value": source, "choices": self.source_names}))
+        course_ids = ""
+        courses = get("courses", "")
+        if courses:
+            ids = []
+            for course in split_list(courses):
+                pk = self.courses.get(course.casefold())
+                if pk is None:
+                    errors.append(("courses", UNKNOWN_COURSE % {"value": course}))
+                elif pk not in ids:
+                    ids.append(pk)
+            course_ids = ",".join(map(str, ids))
+        tags = get("tags", "")
+        tag_names = ",".join(dict.fromkeys(tag[:32] for tag in split_list(tags)))[:255] if tags else ""
+        owner = self._owner(get("consultant", ""), errors)
         return (
             number,
-            Outcome.INVALID if errors else "",
-            "\n".join(errors),
+            "invalid" if errors else "",
+            "\n".join(f"{self.labels[field]}\t{message}" for field, message in errors),
             phone[:32],
-            values.get("name", "")[:64],
+            name[:64],
             qq[:16],
-            values.get("wechat", "")[:64],
+            wechat[:64],
             email[:254],
             source_value or "",
-            values.get("content", ""),
-            ",".join(str(pk) for pk in dict.fromkeys(course_ids)),
-            ",".join(dict.fromkeys(tags))[:255],
+            get("content", ""),
+            course_ids,
+            tag_names,
             owner,
         )
 
-    def _owner(self, name, error):
-        if self.owner_mode == OwnerMode.ROUND_ROBIN:
+    def _owner(self, name, errors):
+        if self.round_robin:
             return next(self.round_robin)
         if self.owner_mode == OwnerMode.COLUMN and name:
             owner = self.consultants.get(name.casefold())
             if owner is None:
-                error("consultant", UNKNOWN_CONSULTANT % {"value": name})
+                errors.append(("consultant", UNKNOWN_CONSULTANT % {"value": name}))
             return owner
         return self.default_owner
 
@@ -225,14 +230,19 @@ def _stage(lead_import: LeadImport, rows: Iterable[tuple]) -> None:
 def _classify(lead_import: LeadImport, by) -> None:
     rows = LeadImportRow.objects.filter(lead_import=lead_import)
     pending = rows.filter(outcome="")
-    # Duplicates inside the file: every later row with a phone seen in an earlier valid row.
-    first = pending.filter(phone=OuterRef("phone")).order_by("row_number").values("row_number")[:1]
-    pending.update(first_row_number=Subquery(first))  # served by the (import, phone, row number) index
-    pending.filter(first_row_number__lt=F("row_number")).update(outcome=Outcome.DUPLICATE)
-    rows.filter(outcome="", first_row_number=F("row_number")).update(first_row_number=None)
-    # Existing customers, matched by the normalized phone.
-    pending.update(customer_id=Subquery(Customer.objects.filter(phone=OuterRef("phone")).values("pk")[:1]))
-    pending.filter(customer_id__isnull=True).update(outcome=Outcome.NEW)
+    # Duplicates inside the file: each later row with a phone an earlier valid row has. The earliest row of a
+    # phone is never marked, so every database sees the same answer while the update runs.
+    same_phone = pending.filter(phone=OuterRef("phone"))
+    pending.filter(Exists(same_phone.filter(row_number__lt=OuterRef("row_number")))).update(
+        outcome=Outcome.DUPLICATE,
+        first_row_number=Subquery(same_phone.order_by("row_number").values("row_number")[:1]),
+    )
+    # Existing customers, matched by the normalized phone, in the same pass that marks the others new.
+    match = Customer.objects.filter(phone=OuterRef("phone")).order_by()
+    pending.update(
+        customer_id=Subquery(match.values("pk")[:1]),
+        outcome=Case(When(Exists(match), then=Value("")), default=Value(Outcome.NEW.value)),
+    )
     if not access.sees_all_customers(by):
         _refuse_customers_of_others(rows, by)
     _refuse_taken_contacts(rows)
@@ -273,56 +283,61 @@ def _refuse_taken_contacts(rows) -> None:
 def _plan_updates(rows) -> None:
     """For rows of existing customers: the empty fields and missing courses/tags the row would add."""
     existing = rows.filter(outcome="").order_by("row_number")
-    columns = ["pk", "row_number", "customer_id", *FILLABLE, "course_ids", "tag_names"]
+    columns = ["pk", "row_number", "customer_id", "course_ids", "tag_names", "customer__updated_at"]
+    columns += [*FILLABLE, *(f"customer__{field}" for field in FILLABLE)]  # the row's value, then the customer's
+    fills = list(enumerate(FILLABLE, start=6))
+    width = len(FILLABLE)
+    adapt = connection.ops.adapt_datetimefield_value
+    table = connection.ops.quote_name(LeadImportRow._meta.db_table)
     last = 0
-    while batch := [
-        dict(zip(columns, r, strict=True)) for r in existing.filter(row_number__gt=last).values_list(*columns)[:BATCH]
-    ]:
-        last = batch[-1]["row_number"]
-        ids = [row["customer_id"] for row in batch]
-        customers = {c["pk"]: c for c in Customer.objects.filter(pk__in=ids).values("pk", "updated_at", *FILLABLE)}
+    while batch := list(existing.filter(row_number__gt=last).values_list(*columns)[:BATCH]):
+        last = batch[-1][1]
+        ids = [row[2] for row in batch]
         courses, tags = defaultdict(set), defaultdict(set)
-        for customer_id, course_id in Customer.consult_courses.through.objects.filter(customer_id__in=ids).values_list(
-            "customer_id", "course_id"
-        ):
+        links = Customer.consult_courses.through.objects.filter(customer_id__in=ids)
+        for customer_id, course_id in links.values_list("customer_id", "course_id"):
             courses[customer_id].add(str(course_id))
         for customer_id, name in Customer.tags.through.objects.filter(customer_id__in=ids).values_list(
             "customer_id", "tag__name"
         ):
             tags[customer_id].add(name)
-        taken = _taken_contacts(batch)
+        taken = _taken_contacts({field: {row[i] for row in batch if row[i]} for i, field in fills})
         updates = []
         for row in batch:
-            customer = customers[row["customer_id"]]
+            pk, _number, customer_id, course_ids, tag_names, seen = row[:6]
             changes = {}
-            for field in FILLABLE:
-                value = row[field]
-                if value and not customer[field]:
-                    if field in UNIQUE_CONTACTS and taken.get((field, value), customer["pk"]) != customer["pk"]:
+            for i, field in fills:
+                value = row[i]
+                if value and not row[i + width]:
+                    if taken.get((field, value), customer_id) != customer_id:
                         continue  # already another customer's: leave the field empty rather than fail
                     changes[field] = value
-            new_courses = [int(pk) for pk in row["course_ids"].split(",") if pk and pk not in courses[customer["pk"]]]
-            new_tags = [name for name in row["tag_names"].split(",") if name and name not in tags[customer["pk"]]]
-            if new_courses:
-                changes["courses"] = new_courses
-            if new_tags:
-                changes["tags"] = new_tags
-            outcome = Outcome.UPDATED if changes else Outcome.UNCHANGED
-            updates.append((outcome, json.dumps(changes, ensure_ascii=False), customer["updated_at"], row["pk"]))
+            if course_ids:
+                new_courses = [int(c) for c in course_ids.split(",") if c not in courses[customer_id]]
+                if new_courses:
+                    changes["courses"] = new_courses
+            if tag_names:
+                new_tags = [name for name in tag_names.split(",") if name not in tags[customer_id]]
+                if new_tags:
+                    changes["tags"] = new_tags
+            if changes:
+                updates.append(("updated", json.dumps(changes, ensure_ascii=False), adapt(seen), pk))
+            else:
+                updates.append(("unchanged", "", adapt(seen), pk))
         with connection.cursor() as cursor:
-            table = connection.ops.quote_name(LeadImportRow._meta.db_table)
             cursor.executemany(
-                f"UPDATE {table} SET outcome = %s, changes = %s, seen_updated_at = %s WHERE id = %s",
-                [(o, c, connection.ops.adapt_datetimefield_value(seen), pk) for o, c, seen, pk in updates],
+                f"UPDATE {table} SET outcome = %s, changes = %s, seen_updated_at = %s WHERE id = %s", updates
             )
 
 
-def _taken_contacts(batch) -> dict:
+def _taken_contacts(values_by_field: dict[str, set]) -> dict:
+    """(field, value) -> the customer that already has it, for the unique contacts among the given values."""
     taken = {}
     for field in UNIQUE_CONTACTS:
-        values = {row[field] for row in batch if row[field]}
+        values = values_by_field.get(field)
         if values:
-            for value, pk in Customer.objects.filter(**{f"{field}__in": values}).values_list(field, "pk"):
+            found = Customer.objects.filter(**{f"{field}__in": values}).exclude(**{field: ""})  # partial index
+            for value, pk in found.values_list(field, "pk"):
                 taken[(field, value)] = pk
     return taken
 
@@ -371,14 +386,15 @@ def _check_still_valid(lead_import: LeadImport) -> None:
 
 
 def _apply(lead_import: LeadImport, by) -> None:
-    now = timezone.now()
+    # Raw SQL below takes the database's own datetime form, as the ORM would write it.
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     rows = lead_import.rows.all()
     _insert_new_customers(lead_import, now)
     rows.filter(outcome=Outcome.NEW).update(
-        customer_id=Subquery(Customer.objects.filter(phone=OuterRef("phone")).values("pk")[:1])
+        customer_id=Subquery(Customer.objects.filter(phone=OuterRef("phone")).order_by().values("pk")[:1])
     )
     _fill_existing(rows, now)
-    _link_courses_and_tags(rows)
+    _link_courses_and_tags(lead_import)
     reason = _gettext("Imported from %(file)s (import %(id)s)") % {
         "file": lead_import.original_name,
         "id": lead_import.pk,
@@ -397,61 +413,95 @@ def _insert_new_customers(lead_import: LeadImport, now) -> None:
         cursor.execute(
             f"INSERT INTO {q(Customer._meta.db_table)} ({columns}) "
             f"SELECT {selected}, %s, %s, %s FROM {q(LeadImportRow._meta.db_table)} "
-            f"WHERE lead_import_id = %s AND outcome = %s ORDER BY row_number",
+            f"WHERE lead_import_id = %s AND outcome = %s",
             [Customer.Status.NEW, now, now, lead_import.pk, Outcome.NEW],
         )
 
 
 def _fill_existing(rows, now) -> None:
     """Fill only fields still empty: a value typed in since the preview is never overwritten."""
-    table = connection.ops.quote_name(Customer._meta.db_table)
-    for batch in _batched(rows.filter(outcome=Outcome.UPDATED).values_list("customer_id", "changes").iterator(), BATCH):
-        plans = [(customer_id, json.loads(changes)) for customer_id, changes in batch]
+    q = connection.ops.quote_name
+    assignments = ", ".join(f"{q(f)} = CASE WHEN {q(f)} = '' THEN COALESCE(%s, '') ELSE {q(f)} END" for f in FILLABLE)
+    sql = f"UPDATE {q(Customer._meta.db_table)} SET {assignments}, updated_at = %s WHERE id = %s"
+    updated = rows.filter(outcome=Outcome.UPDATED).values_list("customer_id", "changes")
+    for batch in _batched(updated.iterator(chunk_size=BATCH), BATCH):
+        params = []
+        for customer_id, changes in batch:
+            plan = json.loads(changes)
+            params.append([*(plan.get(field) for field in FILLABLE), now, customer_id])
         with connection.cursor() as cursor:
-            for field in FILLABLE:
-                params = [(plan[field], now, pk) for pk, plan in plans if field in plan]
-                if params:
-                    column = connection.ops.quote_name(field)
-                    cursor.executemany(
-                        f"UPDATE {table} SET {column} = %s, updated_at = %s WHERE id = %s AND {column} = ''", params
-                    )
-            touched = [(now, pk) for pk, plan in plans if "courses" in plan or "tags" in plan]
-            if touched:
-                cursor.executemany(f"UPDATE {table} SET updated_at = %s WHERE id = %s", touched)
+            cursor.executemany(sql, params)
 
 
-def _link_courses_and_tags(rows) -> None:
+def _link_courses_and_tags(lead_import: LeadImport) -> None:
+    """Courses and tags of new and updated customers; a single course or tag per row goes set-based."""
     q = connection.ops.quote_name
     course_table = q(Customer.consult_courses.through._meta.db_table)
     tag_table = q(Customer.tags.through._meta.db_table)
-    linked = rows.filter(outcome__in=[Outcome.NEW, Outcome.UPDATED]).filter(~Q(course_ids="") | ~Q(tag_names=""))
-    tag_ids = {}
-    columns = ("customer_id", "outcome", "course_ids", "tag_names", "changes")
-    for batch in _batched(linked.values_list(*columns).iterator(chunk_size=BATCH), BATCH):
-        course_links, tag_links = [], []
-        for customer_id, outcome, course_ids, tag_names, changes in batch:
-            if outcome == Outcome.UPDATED:
-                plan = json.loads(changes)
-                courses, tags = plan.get("courses", []), plan.get("tags", [])
-            else:
-                courses = [int(pk) for pk in course_ids.split(",") if pk]
-                tags = [name for name in tag_names.split(",") if name]
-            course_links += [(customer_id, pk) for pk in courses]
-            missing = {name for name in tags if name not in tag_ids}
-            if missing:
-                Tag.objects.bulk_create([Tag(name=name) for name in missing], ignore_conflicts=True)
-                tag_ids.update(Tag.objects.filter(name__in=missing).values_list("name", "pk"))
-            tag_links += [(customer_id, tag_ids[name]) for name in tags]
-        with connection.cursor() as cursor:
-            if course_links:
-                cursor.executemany(
-                    f"INSERT INTO {course_table} (customer_id, course_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                    course_links,
-                )
-            if tag_links:
-                cursor.executemany(
-                    f"INSERT INTO {tag_table} (customer_id, tag_id) VALUES (%s, %s) ON CONFLICT DO NOTHING", tag_links
-                )
+    staged = q(LeadImportRow._meta.db_table)
+    rows = lead_import.rows.all()
+    new = rows.filter(outcome=Outcome.NEW)
+    tag_ids = _ensure_tags(
+        {
+            name
+            for names in new.exclude(tag_names="").values_list("tag_names", flat=True).distinct()
+            for name in names.split(",")
+        }
+        | {
+            name
+            for changes in rows.filter(outcome=Outcome.UPDATED).values_list("changes", flat=True)
+            for name in json.loads(changes).get("tags", [])
+        }
+    )
+    single = "lead_import_id = %s AND outcome = %s AND {column} <> '' AND {column} NOT LIKE %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {course_table} (customer_id, course_id) SELECT customer_id, CAST(course_ids AS INTEGER) "
+            f"FROM {staged} WHERE {single.format(column='course_ids')}",
+            [lead_import.pk, Outcome.NEW, "%,%"],
+        )
+        cursor.execute(
+            f"INSERT INTO {tag_table} (customer_id, tag_id) SELECT r.customer_id, t.id FROM {staged} r "
+            f"JOIN {q(Tag._meta.db_table)} t ON t.name = r.tag_names WHERE {single.format(column='r.tag_names')}",
+            [lead_import.pk, Outcome.NEW, "%,%"],
+        )
+    several = new.filter(Q(course_ids__contains=",") | Q(tag_names__contains=","))
+    planned = rows.filter(outcome=Outcome.UPDATED)
+    links = [
+        (customer_id, [int(pk) for pk in course_ids.split(",") if pk], [n for n in tag_names.split(",") if n])
+        for customer_id, course_ids, tag_names in several.values_list(
+            "customer_id", "course_ids", "tag_names"
+        ).iterator()
+    ]
+    for customer_id, changes in planned.values_list("customer_id", "changes").iterator(chunk_size=BATCH):
+        plan = json.loads(changes)
+        if "courses" in plan or "tags" in plan:
+            links.append((customer_id, plan.get("courses", []), plan.get("tags", [])))
+        if len(links) >= BATCH:
+            _insert_links(links, tag_ids, course_table, tag_table)
+            links = []
+    _insert_links(links, tag_ids, course_table, tag_table)
+
+
+def _ensure_tags(names: set[str]) -> dict[str, int]:
+    names.discard("")
+    Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
+    return dict(Tag.objects.filter(name__in=names).values_list("name", "pk")) if names else {}
+
+
+def _insert_links(links, tag_ids, course_table, tag_table) -> None:
+    course_links = [(customer_id, pk) for customer_id, courses, _tags in links for pk in courses]
+    tag_links = [(customer_id, tag_ids[name]) for customer_id, _courses, tags in links for name in tags]
+    with connection.cursor() as cursor:
+        if course_links:
+            cursor.executemany(
+                f"INSERT INTO {course_table} (customer_id, course_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                course_links,
+            )
+        if tag_links:
+            cursor.executemany(
+                f"INSERT INTO {tag_table} (customer_id, tag_id) VALUES (%s, %s) ON CONFLICT DO NOTHING", tag_links
+            )
 
 
 def _record_history(lead_import: LeadImport, outcome: str, history_type: str, now, reason: str, by) -> None:

@@ -289,3 +289,12 @@ def test_long_file_is_read_to_its_last_row(sales):
     lead_import = preview(csv_file("name,phone,email\n" + lines), sales)
     assert (lead_import.total, lead_import.new) == (5000, 5000)
     assert lead_import.file.size == len(("name,phone,email\n" + lines).encode())
+
+
+def test_imported_customers_have_timestamps_the_orm_reads_and_filters(sales):
+    from django.utils import timezone
+
+    service.lead_import_confirm(lead_import=preview(csv_file("name,phone\nA,13800138000\n"), sales), by=sales)
+    today = timezone.localdate()
+    assert Customer.objects.filter(created_at__date=today).count() == 1
+    assert Customer.objects.get().created_at.tzinfo is not None
