@@ -105,15 +105,15 @@ class LeadFile:
     unknown_columns: list[str]
     _rows: Iterator[list]
 
-    def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
-        """(row number as the spreadsheet shows it, {field: text}); blank rows are skipped."""
-        columns = list(self.fields.items())
+    def rows(self) -> Iterator[tuple[int, tuple[str, ...]]]:
+        """(row number as the spreadsheet shows it, the cells in FIELDS order, "" where absent); blank rows skipped."""
+        positions = [next((i for i, f in self.fields.items() if f == field), None) for field in FIELDS]
         width = max(self.fields) + 1
         for number, cells in enumerate(self._rows, start=2):
             if len(cells) < width:
                 cells = [*cells, *[None] * (width - len(cells))]
-            values = {field: _cell_text(cells[index]) for index, field in columns}
-            if any(values.values()):
+            values = tuple("" if i is None else _cell_text(cells[i]) for i in positions)
+            if any(values):
                 yield number, values
 
 

@@ -130,11 +130,10 @@ class RowCleaner:
         self.default_owner = consultant.pk if owner_mode == OwnerMode.CHOSEN else by.pk
         self.labels = {c.field: c.chinese if _is_chinese() else c.english for c in COLUMNS}
 
-    def clean(self, number: int, values: dict[str, str]) -> tuple:
+    def clean(self, number: int, values: tuple[str, ...]) -> tuple:
         """The row as staged: (number, outcome, errors, phone, name, …). Runs once per row: kept lean."""
-        get = values.get
+        name, phone, qq, wechat, email, source, courses, tags, consultant, content = values  # lead_files.FIELDS
         errors = []  # (field, message)
-        phone = get("phone", "")
         if not phone:
             errors.append(("phone", PHONE_REQUIRED))
         else:
@@ -142,7 +141,6 @@ class RowCleaner:
                 phone = normalize_phone(phone)
             except ValidationError:
                 errors.append(("phone", INVALID_PHONE))
-        name, wechat, email, qq = get("name", ""), get("wechat", ""), get("email", ""), get("qq", "")
         for field, value, limit in (("name", name, 64), ("wechat", wechat, 64), ("email", email, 254)):
             if len(value) > limit:
                 errors.append((field, TOO_LONG % {"max": limit}))
@@ -153,12 +151,10 @@ class RowCleaner:
                 validate_email(email)
             except ValidationError:
                 errors.append(("email", INVALID_EMAIL))
-        source = get("source", "")
         source_value = self.sources.get(source.casefold()) if source else self.default_source
         if source_value is None:
             errors.append(("source", UNKNOWN_SOURCE % {"value": source, "choices": self.source_names}))
         course_ids = ""
-        courses = get("courses", "")
         if courses:
             ids = []
             for course in split_list(courses):
@@ -168,9 +164,8 @@ class RowCleaner:
                 elif pk not in ids:
                     ids.append(pk)
             course_ids = ",".join(map(str, ids))
-        tags = get("tags", "")
         tag_names = ",".join(dict.fromkeys(tag[:32] for tag in split_list(tags)))[:255] if tags else ""
-        owner = self._owner(get("consultant", ""), errors)
+        owner = self._owner(consultant, errors)
         return (
             number,
             "invalid" if errors else "",
@@ -181,7 +176,7 @@ class RowCleaner:
             wechat[:64],
             email[:254],
             source_value or "",
-            get("content", ""),
+            content,
             course_ids,
             tag_names,
             owner,
@@ -283,11 +278,10 @@ def _refuse_taken_contacts(rows) -> None:
 def _plan_updates(rows) -> None:
     """For rows of existing customers: the empty fields and missing courses/tags the row would add."""
     existing = rows.filter(outcome="").order_by("row_number")
-    columns = ["pk", "row_number", "customer_id", "course_ids", "tag_names", "customer__updated_at"]
+    columns = ["pk", "row_number", "customer_id", "course_ids", "tag_names", "outcome"]
     columns += [*FILLABLE, *(f"customer__{field}" for field in FILLABLE)]  # the row's value, then the customer's
     fills = list(enumerate(FILLABLE, start=6))
     width = len(FILLABLE)
-    adapt = connection.ops.adapt_datetimefield_value
     table = connection.ops.quote_name(LeadImportRow._meta.db_table)
     last = 0
     while batch := list(existing.filter(row_number__gt=last).values_list(*columns)[:BATCH]):
@@ -304,7 +298,7 @@ def _plan_updates(rows) -> None:
         taken = _taken_contacts({field: {row[i] for row in batch if row[i]} for i, field in fills})
         updates = []
         for row in batch:
-            pk, _number, customer_id, course_ids, tag_names, seen = row[:6]
+            pk, _number, customer_id, course_ids, tag_names, _outcome = row[:6]
             changes = {}
             for i, field in fills:
                 value = row[i]
@@ -321,13 +315,15 @@ def _plan_updates(rows) -> None:
                 if new_tags:
                     changes["tags"] = new_tags
             if changes:
-                updates.append(("updated", json.dumps(changes, ensure_ascii=False), adapt(seen), pk))
+                updates.append(("updated", json.dumps(changes, ensure_ascii=False), pk))
             else:
-                updates.append(("unchanged", "", adapt(seen), pk))
+                updates.append(("unchanged", "", pk))
         with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {table} SET outcome = %s, changes = %s, seen_updated_at = %s WHERE id = %s", updates
-            )
+            cursor.executemany(f"UPDATE {table} SET outcome = %s, changes = %s WHERE id = %s", updates)
+    # Each customer as the preview saw it, so confirming can tell whether someone changed it since.
+    rows.filter(outcome=Outcome.UPDATED).update(
+        seen_updated_at=Subquery(Customer.objects.filter(pk=OuterRef("customer_id")).order_by().values("updated_at"))
+    )
 
 
 def _taken_contacts(values_by_field: dict[str, set]) -> dict:
