@@ -132,3 +132,10 @@ def test_export_queries_do_not_grow_with_rows(client, sales, django_assert_max_n
         factories.CustomerFactory(consultant=sales).tags.add(factories.TagFactory())
     with django_assert_max_num_queries(len(small.captured_queries)):
         export(client)
+
+
+def test_customer_list_shows_import_and_export_buttons(client, sales):
+    client.force_login(sales)
+    page = client.get(reverse("admin:crm_customer_changelist")).content.decode()
+    assert f'href="{IMPORT_URL}"' in page.replace("'", '"')
+    assert EXPORT_URL in page

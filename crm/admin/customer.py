@@ -60,7 +60,7 @@ class FollowUpInline(CRMStackedInline):
 @admin.register(Customer)
 class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
     form = CustomerAdminForm
-    change_list_template = "admin/import_export/change_list_import_export.html"
+    import_export_change_list_template = "admin/import_export/change_list_import_export.html"
     resource_classes = [CustomerResource]
     export_formats = [CSV, XLSX]
     list_display = ["name", "phone_display", "source", "status", "consultant", "created_at"]
