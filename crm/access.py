@@ -116,3 +116,10 @@ def can_reach(user, obj: Model) -> bool:
     if obj.pk is None:
         return True
     return visible(user, type(obj)).filter(pk=obj.pk).exists()
+
+
+def portal_student(user) -> Student | None:
+    """The student record behind a portal login; the portal shows nothing else."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    return Student.objects.filter(user_id=user.pk).select_related("customer").first()

@@ -3,11 +3,11 @@
 import datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from crm import roles
-from crm.models import FollowUp
+from crm import access, roles
+from crm.models import ClassGrade, FollowUp
 
 
 def consultants() -> QuerySet:
@@ -43,4 +43,15 @@ def due_within(follow_ups: QuerySet[FollowUp], days: int) -> QuerySet[FollowUp]:
     today = timezone.localdate()
     return pending_follow_ups(follow_ups).filter(
         next_follow_up__gte=today, next_follow_up__lte=today + datetime.timedelta(days=days)
+    )
+
+
+def classes_open_for_enrollment(user) -> QuerySet[ClassGrade]:
+    """Classes not yet ended that `user` may enroll students in, each with `seats_taken`."""
+    today = timezone.localdate()
+    return (
+        access.visible_classes(user)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        .annotate(seats_taken=Count("students", distinct=True))
+        .order_by("start_date", "course__name", "semester")
     )

@@ -1,17 +1,21 @@
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
 from crm import selectors
+from crm.forms import StartEnrollmentForm
 from crm.models import Customer, FollowUp
 from crm.phones import format_phone, normalize_phone
 from crm.resources import CustomerResource
+from crm.services import enrollment as enrollments
 from crm.services import leads
 
 from .base import CRMHistoryAdmin, CRMStackedInline
@@ -79,6 +83,52 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
         (_("Lead"), {"fields": ["source", "referrer", "consult_courses", "tags", "content", "status"]}),
         (_("Owner"), {"fields": ["consultant", "created_at", "updated_at"]}),
     ]
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/enroll/",
+                self.admin_site.admin_view(self.start_enrollment_view),
+                name="crm_customer_start_enrollment",
+            ),
+        ] + super().get_urls()
+
+    def can_start_enrollment(self, request, customer) -> bool:
+        return request.user.has_perm("crm.add_enrollment") and self.has_change_permission(request, customer)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        customer = self.get_object(request, object_id)
+        extra = {"can_start_enrollment": customer is not None and self.can_start_enrollment(request, customer)}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def start_enrollment_view(self, request, object_id):
+        """Pick a class (seats left shown, full ones disabled); the enrollment page then shows the link."""
+        customer = self.get_object(request, object_id)  # narrowed by crm.access: another's customer is absent
+        if customer is None:
+            self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.can_start_enrollment(request, customer):
+            raise PermissionDenied
+        form = StartEnrollmentForm(request.POST or None, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            try:
+                enrollment = enrollments.enrollment_start(
+                    customer=customer, class_grade=form.cleaned_data["class_grade"], by=request.user
+                )
+            except ValidationError as error:
+                form.add_error("class_grade", error.messages)
+            else:
+                self.message_user(
+                    request, _("The enrollment is ready: copy the link below and send it to the student.")
+                )
+                return redirect("admin:crm_enrollment_change", enrollment.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Start enrollment"),
+            "opts": self.opts,
+            "customer": customer,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/crm/customer/start_enrollment.html", context)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

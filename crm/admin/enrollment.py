@@ -1,9 +1,23 @@
-from django.contrib import admin
+"""The enrollment's admin page is the audit desk: the link, the student's data and documents, approve/reject/reopen."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from crm import access
+from crm.forms import ApproveForm, RejectForm
 from crm.models import Enrollment, EnrollmentDocument
+from crm.services import enrollment as enrollments
 
 from .base import CRMHistoryAdmin, CRMTabularInline
+
+STUDENT_FIELDS = ["id_type", "id_number", "birthday", "address", "emergency_contact", "emergency_phone"]
 
 
 class EnrollmentDocumentInline(CRMTabularInline):
@@ -14,6 +28,19 @@ class EnrollmentDocumentInline(CRMTabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False  # documents come from the student's form only
+
+
+class EnrollmentAddForm(forms.ModelForm):
+    class Meta:
+        model = Enrollment
+        fields = ["customer", "class_grade"]
+
+    def clean(self):
+        data = super().clean()
+        class_grade = data.get("class_grade")
+        if class_grade and enrollments.seats_left(class_grade) <= 0:
+            self.add_error("class_grade", enrollments.CLASS_FULL % {"class": class_grade})
+        return data
 
 
 @admin.register(Enrollment)
@@ -27,29 +54,213 @@ class EnrollmentAdmin(CRMHistoryAdmin):
     list_select_related = ["customer", "class_grade__course", "class_grade__branch", "consultant"]
     search_fields = ["customer__name", "customer__phone", "id_number"]
     autocomplete_fields = ["customer", "class_grade"]
+    # What the student gave and what the audit decided are records: they change only through the flow's steps.
     readonly_fields = [
+        "customer",
+        "class_grade",
+        "status",
         "consultant",
+        *STUDENT_FIELDS,
         "contract_text",
         "contract_agreed",
         "contract_agreed_at",
+        "submitted_at",
         "contract_approved",
         "approved_by",
         "approved_at",
-        "submitted_at",
+        "reject_reason",
         "created_at",
     ]
     inlines = [EnrollmentDocumentInline]
+    change_form_template = "admin/crm/enrollment/change_form.html"
     fieldsets = [
         (None, {"fields": ["customer", "class_grade", "status", "consultant"]}),
-        (
-            _("Student's data"),
-            {"fields": ["id_type", "id_number", "birthday", "address", "emergency_contact", "emergency_phone"]},
-        ),
+        (_("Student's data"), {"fields": STUDENT_FIELDS}),
         (_("Contract"), {"fields": ["contract_text", "contract_agreed", "contract_agreed_at", "submitted_at"]}),
         (_("Audit"), {"fields": ["contract_approved", "approved_by", "approved_at", "reject_reason", "created_at"]}),
     ]
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = EnrollmentAddForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        return [(None, {"fields": ["customer", "class_grade"]})] if obj is None else self.fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
     def save_model(self, request, obj, form, change):
-        if obj.consultant_id is None:
-            obj.consultant = obj.customer.consultant
-        super().save_model(request, obj, form, change)
+        if not change:
+            enrollments.enrollment_create(enrollment=obj, by=request.user)
+
+    # --- the audit desk's own pages
+
+    def get_urls(self):
+        def view(function, name):
+            return path(
+                f"<path:object_id>/{name}/", self.admin_site.admin_view(function), name=f"crm_enrollment_{name}"
+            )
+
+        return [
+            view(self.renew_link_view, "renew_link"),
+            view(self.send_link_view, "send_link"),
+            view(self.approve_view, "approve"),
+            view(self.reject_view, "reject"),
+            view(self.reopen_view, "reopen"),
+            path(
+                "<path:object_id>/documents/<uuid:document_id>/",
+                self.admin_site.admin_view(self.document_view),
+                name="crm_enrollment_document",
+            ),
+        ] + super().get_urls()
+
+    def _enrollment(self, request, object_id, *, change=True) -> Enrollment:
+        enrollment = self.get_object(request, object_id)  # narrowed by crm.access: another's row is absent
+        if enrollment is None:
+            self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        allowed = self.has_change_permission if change else self.has_view_permission
+        if not allowed(request, enrollment):
+            raise PermissionDenied
+        return enrollment
+
+    def _back(self, enrollment):
+        return redirect("admin:crm_enrollment_change", enrollment.pk)
+
+    def _run(self, request, enrollment, step, success_message):
+        """Run a step of the flow; its refusal is shown in words on the audit desk."""
+        try:
+            step()
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        except PermissionDenied as error:
+            self.message_user(request, str(error) or enrollments.CANNOT_AUDIT, messages.ERROR)
+        else:
+            self.message_user(request, success_message, messages.SUCCESS)
+        return self._back(enrollment)
+
+    def link_url(self, request, enrollment) -> str:
+        return request.build_absolute_uri(enrollment.get_public_url())
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        enrollment = self.get_object(request, object_id)
+        extra = {}
+        if enrollment is not None and self.has_view_permission(request, enrollment):
+            extra = {
+                "enrollment": enrollment,
+                "public_link": self.link_url(request, enrollment) if enrollment.status != "approved" else "",
+                "documents": [(document, self.document_url(document)) for document in enrollment.documents.all()],
+                "can_change": self.has_change_permission(request, enrollment),
+                "link_days": settings.ENROLLMENT_LINK_MAX_AGE_DAYS,
+            }
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def renew_link_view(self, request, object_id):
+        enrollment = self._enrollment(request, object_id)
+        if request.method != "POST":
+            return self._back(enrollment)
+        return self._run(
+            request,
+            enrollment,
+            lambda: enrollments.link_renew(enrollment=enrollment, by=request.user),
+            _("A new link was issued; the old one no longer works."),
+        )
+
+    def send_link_view(self, request, object_id):
+        enrollment = self._enrollment(request, object_id)
+        if request.method != "POST":
+            return self._back(enrollment)
+        return self._run(
+            request,
+            enrollment,
+            lambda: enrollments.link_send(
+                enrollment=enrollment, link_url=self.link_url(request, enrollment), by=request.user
+            ),
+            _("The link was emailed to %(email)s.") % {"email": enrollment.customer.email},
+        )
+
+    def reopen_view(self, request, object_id):
+        enrollment = self._enrollment(request, object_id)
+        if request.method != "POST":
+            return self._back(enrollment)
+        return self._run(
+            request,
+            enrollment,
+            lambda: enrollments.enrollment_reopen(enrollment=enrollment, by=request.user),
+            _("The form is open again; the student can correct it through the same link."),
+        )
+
+    def _step_page(self, request, enrollment, form, title, template):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "original": enrollment,
+            "enrollment": enrollment,
+            "form": form,
+        }
+        return TemplateResponse(request, template, context, status=400 if form.errors else 200)
+
+    def approve_view(self, request, object_id):
+        enrollment = self._enrollment(request, object_id)
+        initial = {"amount": enrollment.class_grade.course.price}
+        form = ApproveForm(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            try:
+                enrollments.enrollment_approve(
+                    enrollment=enrollment,
+                    by=request.user,
+                    set_password_url=lambda user: request.build_absolute_uri(enrollments.set_password_path(user)),
+                    **form.cleaned_data,
+                )
+            except (ValidationError, PermissionDenied) as error:
+                text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+                self.message_user(request, text, messages.ERROR)
+                return self._back(enrollment)
+            self.message_user(
+                request,
+                _("Approved: the payment is recorded, %(name)s is in %(class)s and was emailed a portal login.")
+                % {"name": enrollment.customer.name, "class": enrollment.class_grade},
+                messages.SUCCESS,
+            )
+            return self._back(enrollment)
+        return self._step_page(request, enrollment, form, _("Approve enrollment"), "admin/crm/enrollment/approve.html")
+
+    def reject_view(self, request, object_id):
+        enrollment = self._enrollment(request, object_id)
+        form = RejectForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            return self._run(
+                request,
+                enrollment,
+                lambda: enrollments.enrollment_reject(
+                    enrollment=enrollment, by=request.user, reason=form.cleaned_data["reason"]
+                ),
+                _("Rejected; the student sees the reason on their page."),
+            )
+        return self._step_page(request, enrollment, form, _("Reject enrollment"), "admin/crm/enrollment/reject.html")
+
+    def document_view(self, request, object_id, document_id):
+        """A document, to those who may see its enrollment: images inline, PDFs only as a download."""
+        enrollment = self._enrollment(request, object_id, change=False)
+        document = get_object_or_404(EnrollmentDocument, enrollment=enrollment, public_id=document_id)
+        if not access.can_reach(request.user, document):
+            raise Http404
+        inline = document.content_type.startswith("image/")
+        response = FileResponse(
+            document.file.open("rb"),
+            as_attachment=not inline,
+            filename=document.original_name,
+            content_type=document.content_type,
+        )
+        # Whatever the file holds, the browser must not run it in our origin.
+        response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def document_url(self, document) -> str:
+        return reverse("admin:crm_enrollment_document", args=[document.enrollment_id, document.public_id])

@@ -48,6 +48,8 @@ class Enrollment(models.Model):
         HK_MACAU_TAIWAN = "hmt_permit", _("Hong Kong / Macau / Taiwan permit")
 
     customer = models.ForeignKey(Customer, models.CASCADE, related_name="enrollments", verbose_name=_("customer"))
+    # The public link names this random id, signed; the sequential id never leaves the admin.
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     class_grade = models.ForeignKey(ClassGrade, models.PROTECT, related_name="enrollments", verbose_name=_("class"))
     consultant = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="enrollments", verbose_name=_("consultant")
@@ -93,8 +95,15 @@ class Enrollment(models.Model):
     def __str__(self):
         return _("%(customer)s in %(class)s") % {"customer": self.customer, "class": self.class_grade}
 
+    def get_public_url(self) -> str:
+        """The path of the student's enrollment link (signed, expiring; a fresh link voids older ones)."""
+        from crm.services.enrollment import public_path
+
+        return public_path(self)
+
 
 class EnrollmentDocument(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     enrollment = models.ForeignKey(Enrollment, models.CASCADE, related_name="documents", verbose_name=_("enrollment"))
     file = models.FileField(_("file"), storage=private_storage, upload_to=enrollment_upload_to)
     original_name = models.CharField(_("original name"), max_length=255)

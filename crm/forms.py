@@ -1,0 +1,144 @@
+"""Forms of the public pages and of the enrollment steps in the admin."""
+
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from crm import selectors
+from crm.id_numbers import birth_date, validate_mainland_id
+from crm.models import Enrollment, Payment
+from crm.phones import format_phone, normalize_phone
+from crm.services.enrollment import StudentData
+
+BIRTHDAY_MISMATCH = _("The birthday does not match the one in the ID number.")
+BAD_OTHER_ID = _("Enter the document number as printed: 5 to 20 letters and digits.")
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class StudentDataForm(forms.Form):
+    """The student's personal data; the contract box and documents are checked again by the service."""
+
+    name = forms.CharField(label=_("Full name"), max_length=64)
+    phone = forms.CharField(label=_("Mobile phone"), max_length=32)
+    email = forms.EmailField(label=_("Email"), required=False, help_text=_("We send your portal login here."))
+    id_type = forms.ChoiceField(label=_("ID type"), choices=Enrollment.IdType.choices)
+    id_number = forms.CharField(label=_("ID number"), max_length=32)
+    birthday = forms.DateField(
+        label=_("Birthday"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    address = forms.CharField(label=_("Address"), max_length=255)
+    emergency_contact = forms.CharField(label=_("Emergency contact"), max_length=64)
+    emergency_phone = forms.CharField(label=_("Emergency contact's phone"), max_length=32)
+    documents = forms.FileField(
+        label=_("ID documents"),
+        required=False,
+        widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,application/pdf"}),
+        help_text=_("Up to 2 files, JPEG, PNG or PDF, at most 2 MB each."),
+    )
+    agree = forms.BooleanField(label=_("I have read and agree to the contract above"), required=False)
+    contract_digest = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if name not in {"agree", "documents", "contract_digest"}:
+                field.widget.attrs.setdefault("class", "custom-select" if name == "id_type" else "form-control")
+        self.fields["phone"].widget.attrs.update(autocomplete="tel", inputmode="tel")
+        self.fields["email"].widget.attrs.update(autocomplete="email")
+        self.fields["name"].widget.attrs.update(autocomplete="name")
+
+    def clean_phone(self):
+        return normalize_phone(self.cleaned_data["phone"])
+
+    def clean_emergency_phone(self):
+        return format_phone(normalize_phone(self.cleaned_data["emergency_phone"]))
+
+    def clean(self):
+        data = super().clean()
+        number, id_type = data.get("id_number", ""), data.get("id_type")
+        if not number or not id_type:
+            return data
+        if id_type == Enrollment.IdType.MAINLAND_ID:
+            try:
+                data["id_number"] = validate_mainland_id(number)
+            except ValidationError as error:
+                self.add_error("id_number", error)
+                return data
+            born = birth_date(data["id_number"])
+            if data.get("birthday") and data["birthday"] != born:
+                self.add_error("birthday", BIRTHDAY_MISMATCH)
+            data["birthday"] = data.get("birthday") or born
+        else:
+            number = number.strip().upper().replace(" ", "")
+            if not (5 <= len(number) <= 20 and number.isalnum() and number.isascii()):
+                self.add_error("id_number", BAD_OTHER_ID)
+            data["id_number"] = number
+        return data
+
+    def student_data(self) -> StudentData:
+        data = self.cleaned_data
+        fields = StudentData.__dataclass_fields__
+        return StudentData(**{name: data.get(name) or ("" if name != "birthday" else None) for name in fields})
+
+
+class ClassChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, class_grade):
+        left = max(class_grade.capacity - class_grade.seats_taken, 0)
+        if not left:
+            return _("%(class)s — full") % {"class": class_grade}
+        return _("%(class)s — %(left)d of %(capacity)d seats left, starts %(start)s") % {
+            "class": class_grade,
+            "left": left,
+            "capacity": class_grade.capacity,
+            "start": class_grade.start_date,
+        }
+
+
+class FullClassesDisabled(forms.Select):
+    """A full class is shown but cannot be picked (the service refuses it too)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        instance = getattr(value, "instance", None)
+        if instance is not None and instance.seats_taken >= instance.capacity:
+            option["attrs"]["disabled"] = True
+        return option
+
+
+class StartEnrollmentForm(forms.Form):
+    class_grade = ClassChoiceField(
+        label=_("Class"), queryset=None, widget=FullClassesDisabled(attrs={"class": "form-control"})
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["class_grade"].queryset = selectors.classes_open_for_enrollment(user)
+
+
+class ApproveForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount paid"),
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        widget=forms.NumberInput(attrs={"class": "form-control", "step": "0.01"}),
+    )
+    method = forms.ChoiceField(
+        label=_("Payment method"), choices=Payment.Method.choices, widget=forms.Select(attrs={"class": "form-control"})
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"})
+    )
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 4, "class": "form-control"}),
+        help_text=_("The student reads this on their enrollment page."),
+    )

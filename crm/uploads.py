@@ -1,0 +1,105 @@
+"""Judging uploaded documents by their content, never by their name or the browser's word."""
+
+import hashlib
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+EMPTY = _("“%(name)s” is empty.")
+TOO_LARGE = _("“%(name)s” is larger than %(limit)s.")
+WRONG_TYPE = _("“%(name)s” is not a JPEG, PNG or PDF file (its content is %(kind)s), whatever its name says.")
+DAMAGED_IMAGE = _("“%(name)s” is a damaged or incomplete image.")
+DAMAGED_PDF = _("“%(name)s” is a damaged or incomplete PDF.")
+
+MAGIC = [
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"%PDF-", "application/pdf"),
+]
+# What a refused file looks like, to say so in words.
+KNOWN_OTHERS = [
+    (b"MZ", _("a Windows program")),
+    (b"\x7fELF", _("a program")),
+    (b"PK\x03\x04", _("a ZIP archive or Office document")),
+    (b"GIF8", _("a GIF image")),
+]
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    content_type: str
+    size: int
+    sha256: str
+    original_name: str
+
+
+def clean_name(name: str) -> str:
+    """The original name as data only: no folders, no control characters, bounded length."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = re.split(r"[\\/]", name)[-1]  # "../../etc/passwd" and "C:\\x\\y.jpg" keep only their last part
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip(" .")
+    return name[:200] or "document"
+
+
+def _describe(head: bytes) -> str:
+    for magic, kind in KNOWN_OTHERS:
+        if head.startswith(magic):
+            return str(kind)
+    text = head.lstrip().lower()
+    if text.startswith((b"<svg", b"<?xml")) or b"<svg" in text[:512]:
+        return str(_("an SVG or XML document"))
+    if text.startswith((b"<!doctype html", b"<html", b"<script")) or b"<html" in text[:512]:
+        return str(_("a web page"))
+    return str(_("of an unknown kind"))
+
+
+def check_document(upload, max_bytes: int | None = None) -> CheckedFile:
+    """Accept a JPEG, PNG or PDF of at most the size limit, judged by its bytes; raise ValidationError in words."""
+    max_bytes = max_bytes or settings.DOCUMENT_MAX_BYTES
+    name = clean_name(getattr(upload, "name", ""))
+    size = upload.size
+    if not size:
+        raise ValidationError(EMPTY, code="empty", params={"name": name})
+    if size > max_bytes:
+        raise ValidationError(TOO_LARGE, code="too_large", params={"name": name, "limit": filesizeformat(max_bytes)})
+    upload.seek(0)
+    head = upload.read(1024)
+    content_type = next((kind for magic, kind in MAGIC if head.startswith(magic)), None)
+    if content_type is None:
+        raise ValidationError(WRONG_TYPE, code="wrong_type", params={"name": name, "kind": _describe(head)})
+    upload.seek(0)
+    if content_type.startswith("image/"):
+        _check_image(upload, name)
+    else:
+        _check_pdf(upload, size, name)
+    upload.seek(0)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(65536), b""):
+        digest.update(chunk)
+    upload.seek(0)
+    return CheckedFile(content_type=content_type, size=size, sha256=digest.hexdigest(), original_name=name)
+
+
+def _check_image(upload, name: str) -> None:
+    from PIL import Image
+
+    try:
+        with Image.open(upload) as image:
+            image.verify()
+        upload.seek(0)
+        with Image.open(upload) as image:
+            image.load()  # decodes every pixel: a truncated file fails here
+    except Exception:  # Pillow raises many kinds for broken files; all mean the same to the student
+        raise ValidationError(DAMAGED_IMAGE, code="damaged", params={"name": name}) from None
+
+
+def _check_pdf(upload, size: int, name: str) -> None:
+    upload.seek(max(0, size - 2048), os.SEEK_SET)
+    if b"%%EOF" not in upload.read():
+        raise ValidationError(DAMAGED_PDF, code="damaged", params={"name": name})

@@ -1,0 +1,20 @@
+"""The public site: the student's enrollment link and the student portal."""
+
+from django.urls import include, path
+
+from crm.views import enrollment, portal
+
+portal_patterns = [
+    path("", portal.home, name="home"),
+    path("login/", portal.LoginView.as_view(), name="login"),
+    path("logout/", portal.LogoutView.as_view(), name="logout"),
+    path("password/set/<uidb64>/<token>/", portal.PasswordSetView.as_view(), name="password_set"),
+    path("password/set/done/", portal.PasswordSetDoneView.as_view(), name="password_set_done"),
+]
+
+urlpatterns = [
+    path("enroll/<str:token>/", enrollment.enrollment_form, name="enrollment_form"),
+    path("enroll/<str:token>/documents/", enrollment.enrollment_document_upload, name="enrollment_document_upload"),
+    path("enroll/<str:token>/thanks/", enrollment.enrollment_thanks, name="enrollment_thanks"),
+    path("portal/", include((portal_patterns, "portal"))),
+]

@@ -1,0 +1,36 @@
+"""Real files for upload tests: valid documents and the bad ones students (or attackers) send."""
+
+import io
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+
+def png_bytes(size=(40, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def jpeg_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (30, 30, 200)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+PDF = (
+    b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
+    b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
+)
+PDF_WITH_JAVASCRIPT = (
+    b"%PDF-1.4\n1 0 obj <</Type /Catalog /OpenAction 3 0 R>> endobj\n"
+    b"3 0 obj <</S /JavaScript /JS (app.alert('hi'))>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def upload(name: str, content: bytes, content_type: str = "application/octet-stream") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+def png(name="id-front.png") -> SimpleUploadedFile:
+    return upload(name, png_bytes(), "image/png")
