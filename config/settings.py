@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "guardian",
     "simple_history",
     "import_export",
+    "js_lib_dropzone",  # Dropzone's files for the enrollment page, served like ours (no CDN)
     "crm",
 ]
 

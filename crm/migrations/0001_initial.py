@@ -3,7 +3,6 @@
 import crm.models.academics
 import crm.models.enrollment
 import crm.phones
-import django.core.files.storage
 import django.db.models.deletion
 import simple_history.models
 from django.conf import settings
@@ -192,7 +191,7 @@ class Migration(migrations.Migration):
             name='EnrollmentDocument',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(storage=django.core.files.storage.FileSystemStorage(base_url=None, location='/work/main/var/private'), upload_to=crm.models.enrollment.enrollment_upload_to, verbose_name='file')),
+                ('file', models.FileField(storage=crm.models.enrollment.get_private_storage, upload_to=crm.models.enrollment.enrollment_upload_to, verbose_name='file')),
                 ('original_name', models.CharField(max_length=255, verbose_name='original name')),
                 ('content_type', models.CharField(max_length=64, verbose_name='content type')),
                 ('size', models.PositiveIntegerField(verbose_name='size (bytes)')),
@@ -380,7 +379,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('attendance', models.CharField(choices=[('present', 'present'), ('late', 'late'), ('absent', 'absent'), ('left_early', 'left early')], default='present', max_length=16, verbose_name='attendance')),
                 ('score', models.CharField(blank=True, choices=[('A+', 'A+'), ('A', 'A'), ('B+', 'B+'), ('B', 'B'), ('B-', 'B-'), ('C+', 'C+'), ('C', 'C'), ('D', 'D')], help_text='Empty: not graded.', max_length=2, verbose_name='score')),
-                ('homework_file', models.FileField(blank=True, storage=django.core.files.storage.FileSystemStorage(base_url=None, location='/work/main/var/private'), upload_to=crm.models.academics.homework_upload_to, verbose_name='homework file')),
+                ('homework_file', models.FileField(blank=True, storage=crm.models.enrollment.get_private_storage, upload_to=crm.models.academics.homework_upload_to, verbose_name='homework file')),
                 ('homework_original_name', models.CharField(blank=True, max_length=255, verbose_name='homework file name')),
                 ('submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='submitted at')),
                 ('memo', models.TextField(blank=True, verbose_name="teacher's note")),

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .enrollment import private_storage, random_upload_name
+from .enrollment import get_private_storage, random_upload_name
 from .leads import Customer
 from .org import ClassGrade
 
@@ -90,7 +90,7 @@ class StudyRecord(models.Model):
         _("score"), max_length=2, choices=Score.choices, blank=True, help_text=_("Empty: not graded.")
     )
     homework_file = models.FileField(
-        _("homework file"), storage=private_storage, upload_to=homework_upload_to, blank=True
+        _("homework file"), storage=get_private_storage, upload_to=homework_upload_to, blank=True
     )
     homework_original_name = models.CharField(_("homework file name"), max_length=255, blank=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)

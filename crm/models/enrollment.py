@@ -24,6 +24,11 @@ class PrivateStorage(LazyObject):
 private_storage = PrivateStorage()
 
 
+def get_private_storage():
+    """Given to FileFields as a callable, so migrations name this function, not this machine's folder."""
+    return private_storage
+
+
 def random_upload_name(folder: str, filename: str) -> str:
     """A random stored name; the original name is kept only as data, never as a path."""
     suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
@@ -105,7 +110,7 @@ class Enrollment(models.Model):
 class EnrollmentDocument(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     enrollment = models.ForeignKey(Enrollment, models.CASCADE, related_name="documents", verbose_name=_("enrollment"))
-    file = models.FileField(_("file"), storage=private_storage, upload_to=enrollment_upload_to)
+    file = models.FileField(_("file"), storage=get_private_storage, upload_to=enrollment_upload_to)
     original_name = models.CharField(_("original name"), max_length=255)
     content_type = models.CharField(_("content type"), max_length=64)
     size = models.PositiveIntegerField(_("size (bytes)"))

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .enrollment import private_storage, random_upload_name
+from .enrollment import get_private_storage, random_upload_name
 from .leads import Customer
 
 
@@ -31,7 +31,7 @@ class LeadImport(models.Model):
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="lead_imports", verbose_name=_("imported by")
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    file = models.FileField(_("file"), storage=private_storage, upload_to=import_upload_to)
+    file = models.FileField(_("file"), storage=get_private_storage, upload_to=import_upload_to)
     original_name = models.CharField(_("file name"), max_length=255)
     file_format = models.CharField(_("format"), max_length=8)
     encoding = models.CharField(_("encoding"), max_length=16, blank=True)

@@ -75,11 +75,13 @@ def enrollment_form(request, token):
         enrollment = enrollments.enrollment_for_token(token)
     except enrollments.LinkError as error:
         return _link_error(request, error)
-    if request.method == "GET" or not enrollments.is_open(enrollment):
+    if request.method == "GET":
         return _page(request, enrollment, token, StudentDataForm(initial=_initial(enrollment)))
 
     here = reverse("enrollment_form", args=[token])
     try:
+        if not enrollments.is_open(enrollment):
+            raise ValidationError(enrollments.NOT_OPEN, code="not_open")
         if "remove" in request.POST:
             enrollments.document_remove(enrollment=enrollment, document_id=request.POST["remove"])
             return redirect(here)

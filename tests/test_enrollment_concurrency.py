@@ -1,0 +1,117 @@
+"""Two tabs, a double click, two auditors at once: on PostgreSQL, 20 at a time still make one of each."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test import Client
+
+from crm.models import Enrollment, Payment, Student
+from crm.services import enrollment as enrollments
+from tests import factories, files
+
+PARALLEL = 20
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="row locks are what is tested; SQLite has none (CI runs this on PostgreSQL)",
+    ),
+]
+
+
+def in_parallel(work) -> list:
+    """Run `work()` in PARALLEL threads released at the same moment; each outcome or exception, in a list."""
+    start = threading.Barrier(PARALLEL)
+    outcomes = []
+
+    def run():
+        try:
+            start.wait()
+            outcomes.append(work())
+        except Exception as error:  # collected and asserted on by the test
+            outcomes.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(PARALLEL)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+@pytest.fixture
+def enrollment(make_user):
+    sales = make_user("sales", "sales-parallel")
+    customer = factories.CustomerFactory(consultant=sales, name="Wang Fang", phone="+8613900139000")
+    enrollment = enrollments.enrollment_start(customer=customer, class_grade=factories.ClassGradeFactory(), by=sales)
+    enrollments.documents_add(enrollment=enrollment, uploads=[files.png()])
+    return enrollment
+
+
+def test_parallel_submits_leave_one_submission(enrollment, settings):
+    settings.PUBLIC_RATE_LIMIT_PER_MINUTE = 1000
+    link = enrollment.get_public_url()
+    digest = enrollments.contract_digest(enrollments.contract_text(enrollment))
+    data = {
+        "name": "Wang Fang",
+        "phone": "13900139000",
+        "id_type": "passport",
+        "id_number": "E12345678",
+        "address": "Beijing",
+        "emergency_contact": "Wang Lei",
+        "emergency_phone": "13800138001",
+        "agree": "on",
+        "contract_digest": digest,
+        "submit": "1",
+    }
+    counter = iter(range(PARALLEL))
+
+    def submit():
+        return Client().post(link, {**data, "address": f"tab {next(counter)}"}).status_code
+
+    statuses = in_parallel(submit)
+
+    assert statuses == [302] * PARALLEL  # every tab lands on a page; none sees an error
+    enrollment.refresh_from_db()
+    assert enrollment.status == Enrollment.Status.SUBMITTED
+    assert enrollment.history.filter(status=Enrollment.Status.SUBMITTED).count() == 1
+
+
+def test_parallel_approvals_leave_one_payment(enrollment):
+    data = enrollments.StudentData(
+        name="Wang Fang",
+        phone="+8613900139000",
+        email="",
+        id_type="passport",
+        id_number="E12345678",
+        birthday=None,
+        address="Beijing",
+        emergency_contact="Wang Lei",
+        emergency_phone="+86 138 0013 8001",
+    )
+    digest = enrollments.contract_digest(enrollments.contract_text(enrollment))
+    enrollments.enrollment_submit(enrollment=enrollment, data=data, agreed=True, shown_digest=digest)
+    by = enrollment.consultant
+
+    def approve():
+        return enrollments.enrollment_approve(
+            enrollment=Enrollment.objects.get(pk=enrollment.pk),
+            by=by,
+            amount=Decimal("9800.00"),
+            method="cash",
+            set_password_url=lambda user: "https://school.example/set",
+        )
+
+    outcomes = in_parallel(approve)
+
+    payments = [outcome for outcome in outcomes if isinstance(outcome, Payment)]
+    refusals = [outcome for outcome in outcomes if isinstance(outcome, ValidationError)]
+    assert len(payments) == 1 and len(refusals) == PARALLEL - 1, outcomes
+    assert {refusal.code for refusal in refusals} == {"not_submitted"}
+    assert Payment.objects.count() == 1 and Student.objects.count() == 1
