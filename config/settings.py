@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "simple_history",
     "import_export",
     "js_lib_dropzone",  # Dropzone's files for the enrollment page, served like ours (no CDN)
+    "chartjs",  # Chart.js for the dashboard (django-chartjs ships it), served like ours (no CDN)
     "crm",
 ]
 

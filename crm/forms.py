@@ -8,8 +8,9 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import selectors
 from crm.id_numbers import birth_date, validate_mainland_id
-from crm.models import Enrollment, Payment
+from crm.models import Branch, Course, Enrollment, Payment
 from crm.phones import format_phone, normalize_phone
+from crm.reports import Filters
 from crm.services.enrollment import StudentData
 
 BIRTHDAY_MISMATCH = _("The birthday does not match the one in the ID number.")
@@ -142,3 +143,34 @@ class RejectForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "class": "form-control"}),
         help_text=_("The student reads this on their enrollment page."),
     )
+
+
+class DashboardFilterForm(forms.Form):
+    """The dashboard's filters; every field is optional and an invalid one is simply ignored."""
+
+    date_from = forms.DateField(
+        label=_("Leads from"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = forms.DateField(
+        label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    branch = forms.ModelChoiceField(label=_("Campus"), queryset=Branch.objects.all(), required=False)
+    course = forms.ModelChoiceField(label=_("Course"), queryset=Course.objects.all(), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "form-control form-control-sm")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", _("The end of the range is before its start."))
+        return data
+
+    def filters(self) -> Filters:
+        if not self.is_bound:
+            return Filters()
+        self.is_valid()  # a field with an error drops out of cleaned_data; the others still apply
+        data = self.cleaned_data
+        return Filters(**{name: data.get(name) for name in ("date_from", "date_to", "branch", "course")})

@@ -1,50 +1,356 @@
-"""The dashboard's figures, each an aggregate over the rows crm.access lets the user reach."""
+"""The dashboard's figures: one aggregate query per table, always over the rows crm.access lets the user reach.
 
+Lead figures cover the leads created in the chosen range (and campus / course of interest) and what came of
+them; payment figures cover those leads' payments. Follow-ups due and the teacher's figures are about today.
+Every number links to the admin list that shows the rows it counts.
+"""
+
+import datetime
 from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import urlencode
 
-from django.db.models import Count
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from crm import access, selectors
-from crm.models import CourseRecord, Customer, FollowUp
+from crm.models import Branch, ClassGrade, Course, CourseRecord, Customer, FollowUp, Payment, StudyRecord
+
+ENROLLED = Customer.Status.ENROLLED
+NO_SOURCE = _("(no source)")
+
+
+@dataclass(frozen=True)
+class Filters:
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+    branch: Branch | None = None
+    course: Course | None = None
+
+    def created_range(self) -> tuple[datetime.datetime | None, datetime.datetime | None]:
+        """The range as aware datetimes, `date_to` included (its whole day)."""
+        start = _day_start(self.date_from) if self.date_from else None
+        end = _day_start(self.date_to + datetime.timedelta(days=1)) if self.date_to else None
+        return start, end
+
+    def lead_params(self) -> dict:
+        """The customer list's query parameters that show the same leads."""
+        start, end = self.created_range()
+        params = {
+            "created_at__gte": start and start.isoformat(),
+            "created_at__lt": end and end.isoformat(),
+            "branch__id__exact": self.branch and self.branch.pk,
+            "consult_courses__id__exact": self.course and self.course.pk,
+        }
+        return {key: value for key, value in params.items() if value}
+
+    def query(self) -> str:
+        params = {
+            "date_from": self.date_from and self.date_from.isoformat(),
+            "date_to": self.date_to and self.date_to.isoformat(),
+            "branch": self.branch and self.branch.pk,
+            "course": self.course and self.course.pk,
+        }
+        return urlencode({key: value for key, value in params.items() if value})
 
 
 @dataclass
-class Figure:
-    label: str
-    value: int
+class Cell:
+    value: object
     url: str = ""
 
 
 @dataclass
+class Table:
+    """A figure: shown as a chart (when `chart` is set) and always as a table; exported as CSV."""
+
+    key: str
+    title: str
+    headers: list
+    rows: list[list[Cell]] = field(default_factory=list)
+    chart: dict | None = None
+
+
+@dataclass
 class Dashboard:
-    leads: list[Figure] = field(default_factory=list)
-    follow_ups: list[Figure] = field(default_factory=list)
+    filters: Filters
+    tables: list[Table] = field(default_factory=list)
+    follow_ups: list[Cell] = field(default_factory=list)
+    payments_this_month: list[Cell] = field(default_factory=list)
     next_lessons: list = field(default_factory=list)
+    has_lead_figures: bool = False
+
+    def table(self, key: str) -> Table | None:
+        return next((table for table in self.tables if table.key == key), None)
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _next_month(month: datetime.date) -> datetime.date:
+    return (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
 
 
 def _changelist(model, **params) -> str:
     url = reverse(f"admin:crm_{model._meta.model_name}_changelist")
-    return url + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+    params = {key: value for key, value in params.items() if value is not None}
+    return f"{url}?{urlencode(params)}" if params else url
 
 
-def lead_funnel(user) -> list[Figure]:
-    """Customers the user reaches, by status, in funnel order."""
-    counts = dict(access.visible(user, Customer).order_by().values_list("status").annotate(n=Count("pk")))
+def rate(enrolled: int, leads: int) -> Decimal | None:
+    """Enrolled ÷ leads in percent, one decimal; None (shown as "—") when there are no leads."""
+    if not leads:
+        return None
+    return (Decimal(enrolled) * 100 / leads).quantize(Decimal("0.1"))
+
+
+def _month_range(month: datetime.date, filters: Filters) -> dict:
+    """A month's customer-list parameters, narrowed to the chosen range."""
+    start, end = month, _next_month(month)
+    if filters.date_from and filters.date_from > start:
+        start = filters.date_from
+    if filters.date_to and filters.date_to + datetime.timedelta(days=1) < end:
+        end = filters.date_to + datetime.timedelta(days=1)
+    return {"created_at__gte": _day_start(start).isoformat(), "created_at__lt": _day_start(end).isoformat()}
+
+
+# --- the data -------------------------------------------------------------------------------------------------
+
+
+def leads(user, filters: Filters) -> QuerySet[Customer]:
+    """The leads the figures count: those `user` reaches, created in the range, of the campus and course."""
+    queryset = access.visible(user, Customer)
+    start, end = filters.created_range()
+    if start:
+        queryset = queryset.filter(created_at__gte=start)
+    if end:
+        queryset = queryset.filter(created_at__lt=end)
+    if filters.branch:
+        queryset = queryset.filter(branch=filters.branch)
+    if filters.course:
+        interested = Customer.consult_courses.through.objects.filter(course_id=filters.course.pk)
+        queryset = queryset.filter(pk__in=interested.values("customer_id"))
+    return queryset.order_by()
+
+
+def payments(user, filters: Filters) -> QuerySet[Payment]:
+    """The payments of those leads (course: the payment's course)."""
+    queryset = access.visible(user, Payment)
+    start, end = filters.created_range()
+    if start:
+        queryset = queryset.filter(customer__created_at__gte=start)
+    if end:
+        queryset = queryset.filter(customer__created_at__lt=end)
+    if filters.branch:
+        queryset = queryset.filter(customer__branch=filters.branch)
+    if filters.course:
+        queryset = queryset.filter(course=filters.course)
+    return queryset.order_by()
+
+
+def _counts(queryset, *group):
+    return queryset.values(*group).annotate(leads=Count("pk"), enrolled=Count("pk", filter=Q(status=ENROLLED)))
+
+
+def _conversion_row(label: Cell, row: dict, params: dict) -> list[Cell]:
     return [
-        Figure(label, counts.get(value, 0), _changelist(Customer, status__exact=value))
-        for value, label in Customer.Status.choices
+        label,
+        Cell(row["leads"], _changelist(Customer, **params)),
+        Cell(row["enrolled"], _changelist(Customer, **params, status__exact=ENROLLED)),
+        Cell(rate(row["enrolled"], row["leads"])),
     ]
 
 
-def follow_ups_due(user) -> list[Figure]:
+CONVERSION_HEADERS = [_("leads"), _("enrolled"), _("conversion (%)")]
+
+
+def _conversion_chart(table: Table, kind: str = "bar") -> dict:
+    return {
+        "type": kind,
+        "labels": [str(row[0].value) for row in table.rows],
+        "series": [
+            {"label": str(_("leads")), "data": [row[1].value for row in table.rows]},
+            {"label": str(_("enrolled")), "data": [row[2].value for row in table.rows]},
+        ],
+    }
+
+
+def leads_by_source(user, filters: Filters) -> Table:
+    labels = dict(Customer.Source.choices)
+    table = Table("sources", _("Leads and conversion by source"), [_("source"), *CONVERSION_HEADERS])
+    base = filters.lead_params()
+    for row in _counts(leads(user, filters), "source").order_by("-leads", "source"):
+        source = row["source"]
+        label = labels.get(source, source) if source else NO_SOURCE
+        table.rows.append(_conversion_row(Cell(label), row, {**base, "source__exact": source or None}))
+    table.chart = _conversion_chart(table)
+    return table
+
+
+def conversion_by_month(user, filters: Filters) -> Table:
+    table = Table("months", _("Leads and conversion by month"), [_("month"), *CONVERSION_HEADERS])
+    base = filters.lead_params()
+    monthly = _counts(leads(user, filters).annotate(month=TruncMonth("created_at")), "month").order_by("month")
+    for row in monthly:
+        month = row["month"].date() if isinstance(row["month"], datetime.datetime) else row["month"]
+        label = Cell(date_format(month, "YEAR_MONTH_FORMAT"))
+        table.rows.append(_conversion_row(label, row, {**base, **_month_range(month, filters)}))
+    table.chart = _conversion_chart(table, "line")
+    return table
+
+
+def status_funnel(user, filters: Filters) -> Table:
+    counts = dict(leads(user, filters).values_list("status").annotate(n=Count("pk")))
+    table = Table("funnel", _("Status funnel"), [_("status"), _("leads")])
+    base = filters.lead_params()
+    for value, label in Customer.Status.choices:
+        table.rows.append([Cell(label), Cell(counts.get(value, 0), _changelist(Customer, **base, status__exact=value))])
+    table.chart = {
+        "type": "funnel",
+        "labels": [str(row[0].value) for row in table.rows],
+        "series": [{"label": str(_("leads")), "data": [row[1].value for row in table.rows]}],
+    }
+    return table
+
+
+def conversion_by_salesperson(user, filters: Filters) -> Table:
+    table = Table("salespeople", _("Conversion by salesperson"), [_("consultant"), *CONVERSION_HEADERS])
+    base = filters.lead_params()
+    group = ["consultant_id", "consultant__username", "consultant__first_name", "consultant__last_name"]
+    for row in _counts(leads(user, filters), *group).order_by("-leads", "consultant__username"):
+        name = f"{row['consultant__first_name']} {row['consultant__last_name']}".strip()
+        label = Cell(name or row["consultant__username"])
+        table.rows.append(_conversion_row(label, row, {**base, "consultant__id__exact": row["consultant_id"]}))
+    table.chart = _conversion_chart(table)
+    return table
+
+
+def payments_by_month_and_course(user, filters: Filters) -> Table:
+    table = Table(
+        "payments",
+        _("Payments by month and course"),
+        [_("month"), _("course"), _("payments"), _("amount")],
+    )
+    monthly = (
+        payments(user, filters)
+        .annotate(month=TruncMonth("paid_at"))
+        .values("month", "course_id", "course__name")
+        .annotate(count=Count("pk"), total=Sum("amount"))
+        .order_by("-month", "course__name")
+    )
+    courses: dict[str, dict[str, Decimal]] = {}
+    months: list[str] = []
+    for row in monthly:
+        month = row["month"].date() if isinstance(row["month"], datetime.datetime) else row["month"]
+        label = date_format(month, "YEAR_MONTH_FORMAT")
+        url = _changelist(
+            Payment,
+            course__id__exact=row["course_id"],
+            paid_at__gte=_day_start(month).isoformat(),
+            paid_at__lt=_day_start(_next_month(month)).isoformat(),
+        )
+        table.rows.append([Cell(label), Cell(row["course__name"]), Cell(row["count"], url), Cell(row["total"])])
+        if label not in months:
+            months.append(label)
+        courses.setdefault(row["course__name"], {})[label] = row["total"]
+    months.reverse()
+    table.chart = {
+        "type": "stacked",
+        "labels": months,
+        "series": [
+            {"label": name, "data": [float(by_month.get(month, 0)) for month in months]}
+            for name, by_month in courses.items()
+        ],
+    }
+    return table
+
+
+def follow_ups_due(user) -> list[Cell]:
     follow_ups = access.visible(user, FollowUp)
     return [
-        Figure(_("Due today"), selectors.due_today(follow_ups).count(), _changelist(FollowUp, due="today")),
-        Figure(_("Overdue"), selectors.overdue(follow_ups).count(), _changelist(FollowUp, due="overdue")),
+        Cell(selectors.due_today(follow_ups).count(), _changelist(FollowUp, due="today")),
+        Cell(selectors.overdue(follow_ups).count(), _changelist(FollowUp, due="overdue")),
     ]
+
+
+def payments_this_month(user) -> list[Cell]:
+    """Count and total of the payments of the user's customers (everyone's, for managers) this month."""
+    today = timezone.localdate()
+    first = today.replace(day=1)
+    start, end = _day_start(first), _day_start(_next_month(first))
+    this_month = access.visible(user, Payment).filter(paid_at__gte=start, paid_at__lt=end)
+    totals = this_month.aggregate(count=Count("pk"), total=Sum("amount"))
+    url = _changelist(Payment, paid_at__gte=start.isoformat(), paid_at__lt=end.isoformat())
+    return [Cell(totals["count"], url), Cell(totals["total"] or Decimal("0.00"), url)]
+
+
+# --- teachers -------------------------------------------------------------------------------------------------
+
+
+def my_classes(user) -> Table:
+    today = timezone.localdate()
+    classes = (
+        access.visible(user, ClassGrade)
+        .annotate(
+            student_count=Count("students", distinct=True),
+            lessons_held=Count("lessons", filter=Q(lessons__date__lte=today), distinct=True),
+            lessons_planned=Count("lessons", distinct=True),
+        )
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        .order_by("start_date", "pk")
+    )
+    table = Table("classes", _("My classes"), [_("class"), _("students"), _("lessons held"), _("lessons planned")])
+    for class_grade in classes:
+        table.rows.append(
+            [
+                Cell(class_grade, reverse("admin:crm_classgrade_change", args=[class_grade.pk])),
+                Cell(class_grade.student_count),
+                Cell(
+                    class_grade.lessons_held,
+                    _changelist(CourseRecord, class_grade__id__exact=class_grade.pk),
+                ),
+                Cell(class_grade.lessons_planned),
+            ]
+        )
+    return table
+
+
+def homework_to_grade(user) -> Table:
+    """Submitted homework without a score, per lesson of the user's classes."""
+    waiting = (
+        access.visible(user, StudyRecord)
+        .exclude(homework_file="")
+        .filter(score="")
+        .values(
+            "course_record_id",
+            "course_record__day_num",
+            "course_record__title",
+            "course_record__class_grade__course__name",
+            "course_record__class_grade__semester",
+        )
+        .annotate(n=Count("pk"))
+        .order_by("course_record__date", "course_record_id")
+    )
+    table = Table("homework", _("Homework waiting for a grade"), [_("class"), _("lesson"), _("to grade")])
+    for row in waiting:
+        class_label = _("%(course)s, semester %(semester)s") % {
+            "course": row["course_record__class_grade__course__name"],
+            "semester": row["course_record__class_grade__semester"],
+        }
+        url = _changelist(StudyRecord, course_record__id__exact=row["course_record_id"], score__exact="")
+        table.rows.append(
+            [
+                Cell(class_label),
+                Cell(f"{row['course_record__day_num']}. {row['course_record__title']}"),
+                Cell(row["n"], url),
+            ]
+        )
+    return table
 
 
 def next_lessons(user, limit: int = 5):
@@ -57,12 +363,30 @@ def next_lessons(user, limit: int = 5):
     )
 
 
-def dashboard(user) -> Dashboard:
-    board = Dashboard()
+# --- the dashboard per person ---------------------------------------------------------------------------------
+
+
+def dashboard(user, filters: Filters | None = None) -> Dashboard:
+    """What the person sees on the front page: their role's figures, all through crm.access."""
+    filters = filters or Filters()
+    board = Dashboard(filters=filters)
     if user.has_perm("crm.view_customer"):
-        board.leads = lead_funnel(user)
+        board.has_lead_figures = True
+        board.tables += [leads_by_source(user, filters), conversion_by_month(user, filters)]
+        board.tables.append(status_funnel(user, filters))
+        if access.sees_all_customers(user):
+            board.tables.append(conversion_by_salesperson(user, filters))
+    if user.has_perm("crm.view_payment"):
+        board.payments_this_month = payments_this_month(user)
+        if access.sees_all_customers(user):
+            board.tables.append(payments_by_month_and_course(user, filters))
     if user.has_perm("crm.view_followup"):
         board.follow_ups = follow_ups_due(user)
     if user.has_perm("crm.view_courserecord") and not access.sees_all_classes(user):
+        board.tables += [my_classes(user), homework_to_grade(user)]
         board.next_lessons = next_lessons(user)
     return board
+
+
+def table_for_export(user, key: str, filters: Filters) -> Table | None:
+    return dashboard(user, filters).table(key)

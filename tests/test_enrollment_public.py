@@ -127,6 +127,8 @@ def test_upload_then_remove_without_javascript(client, link, enrollment):
     assert response.status_code == 200
     document = enrollment.documents.get()
     assert document.original_name in response.content.decode()
+    assert client.post(link, {"remove": "../not-an-id"}).status_code == 302  # a forged value removes nothing
+    assert enrollment.documents.count() == 1
     response = client.post(link, {"remove": document.public_id.hex})
     assert response.status_code == 302
     assert not enrollment.documents.exists()

@@ -32,6 +32,7 @@ class CustomerAdminForm(forms.ModelForm):
             "wechat",
             "email",
             "source",
+            "branch",
             "referrer",
             "consult_courses",
             "tags",
@@ -69,7 +70,15 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
     export_formats = [CSV, XLSX]
     list_display = ["name", "phone_display", "source", "status", "consultant", "created_at"]
     list_display_links = ["name", "phone_display"]
-    list_filter = ["status", "source", ("consultant", admin.RelatedOnlyFieldListFilter), "tags", "created_at"]
+    list_filter = [
+        "status",
+        "source",
+        ("consultant", admin.RelatedOnlyFieldListFilter),
+        "branch",
+        "consult_courses",
+        "tags",
+        "created_at",
+    ]
     list_select_related = ["consultant"]
     # No date_hierarchy: its distinct-years query grows with the rows shown; the created_at filter covers dates.
     search_fields = ["name", "phone", "qq", "wechat", "email"]
@@ -80,7 +89,7 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
     actions = ["reassign", "share", "unshare", "merge"]
     fieldsets = [
         (_("Contact"), {"fields": ["name", "phone", "qq", "wechat", "email"]}),
-        (_("Lead"), {"fields": ["source", "referrer", "consult_courses", "tags", "content", "status"]}),
+        (_("Lead"), {"fields": ["source", "branch", "referrer", "consult_courses", "tags", "content", "status"]}),
         (_("Owner"), {"fields": ["consultant", "created_at", "updated_at"]}),
     ]
 

@@ -8,7 +8,12 @@ from .base import CRMAdmin
 @admin.register(StudyRecord)
 class StudyRecordAdmin(CRMAdmin):
     list_display = ["student", "course_record", "attendance", "score", "submitted_at"]
-    list_filter = [("course_record__class_grade", admin.RelatedOnlyFieldListFilter), "attendance", "score"]
+    list_filter = [
+        ("course_record__class_grade", admin.RelatedOnlyFieldListFilter),
+        ("course_record", admin.RelatedOnlyFieldListFilter),
+        "attendance",
+        "score",
+    ]
     list_select_related = [
         "student__customer",
         "course_record__class_grade__course",

@@ -9,7 +9,7 @@ from simple_history.models import HistoricalRecords
 
 from crm.phones import PhoneNumberField
 
-from .org import Course, Tag
+from .org import Branch, Course, Tag
 
 
 class Customer(models.Model):
@@ -36,6 +36,10 @@ class Customer(models.Model):
     source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.OTHER)
     referrer = models.ForeignKey(
         "self", models.SET_NULL, null=True, blank=True, related_name="referrals", verbose_name=_("referred by")
+    )
+    # The campus the lead asked about; the dashboard's campus filter reads it.
+    branch = models.ForeignKey(
+        Branch, models.SET_NULL, null=True, blank=True, related_name="customers", verbose_name=_("campus")
     )
     consult_courses = models.ManyToManyField(
         Course, blank=True, related_name="inquiring_customers", verbose_name=_("courses of interest")

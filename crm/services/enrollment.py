@@ -7,6 +7,7 @@ so two tabs, a double click or two auditors end with one submission and one paym
 import datetime
 import hashlib
 import re
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -245,6 +246,10 @@ def documents_add(*, enrollment: Enrollment, uploads) -> list[EnrollmentDocument
 def document_remove(*, enrollment: Enrollment, document_id) -> None:
     """Take back an uploaded document before submitting."""
     enrollment = _lock_open(enrollment)
+    try:
+        document_id = uuid.UUID(str(document_id))
+    except ValueError:
+        return  # not an id we ever gave out: nothing to remove
     document = enrollment.documents.filter(public_id=document_id).first()
     if document is not None:
         name = document.file.name
