@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ["access", "imports"]
+SUITES = ["access", "imports", "dashboard"]
 
 
 def setup_django():

@@ -22,6 +22,10 @@ def test_role_logs_in_and_sees_its_menu(page, screenshot, demo_data, role):
     shown, hidden, opens_customers = EXPECTED[role]
     assert shown <= menu, menu
     assert not (hidden & menu), menu
+    if opens_customers:  # the sales side's figures are drawn as charts, over tables that hold the same numbers
+        assert page.locator("canvas[data-chart]").count() >= 3
+        assert page.evaluate("Object.keys(window.Chart.instances).length") >= 3
+        assert page.locator("#table-funnel td").count() >= 8
     screenshot(page, f"{role}-dashboard")
 
     response = page.goto("/admin/crm/customer/")

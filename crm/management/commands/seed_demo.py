@@ -20,6 +20,7 @@ from crm.models import (
     CourseRecord,
     Customer,
     FollowUp,
+    Payment,
     Student,
     StudyRecord,
     Tag,
@@ -100,6 +101,9 @@ class Command(BaseCommand):
         sources = [value for value, _label in Customer.Source.choices]
         intentions = [value for value, _label in FollowUp.Intention.choices]
         courses = list(Course.objects.all())
+        branches = list(Branch.objects.all())
+        funnel = [Customer.Status.NEW, Customer.Status.FOLLOWING, Customer.Status.FOLLOWING, Customer.Status.ENROLLED]
+        funnel += [Customer.Status.FOLLOWING, Customer.Status.LOST]
         today = timezone.localdate()
         salespeople = [users["sales"], users["sales2"], users["manager"]]
         for s, consultant in enumerate(salespeople):
@@ -110,13 +114,17 @@ class Command(BaseCommand):
                     defaults={
                         "name": names[(i + s) % len(names)],
                         "source": sources[i % len(sources)],
-                        "status": Customer.Status.FOLLOWING if i % 3 else Customer.Status.NEW,
+                        "status": funnel[i % len(funnel)],
+                        "branch": branches[i % len(branches)],
                         "consultant": consultant,
                         "content": "Asked about the course schedule and price.",
                     },
                 )
                 if not created:
                     continue
+                # Leads came in over the last half year, so the dashboard's months and ranges have something to show.
+                came_in = timezone.now() - datetime.timedelta(days=(i * 17 + s * 5) % 180)
+                Customer.objects.filter(pk=customer.pk).update(created_at=came_in)
                 customer.consult_courses.add(courses[i % len(courses)])
                 if i % 3:
                     FollowUp.objects.create(
@@ -141,6 +149,16 @@ class Command(BaseCommand):
         )
         student, _ = Student.objects.get_or_create(customer=customer, defaults={"user": user})
         class_grade = classes[0]
+        Payment.objects.get_or_create(
+            customer=customer,
+            course=class_grade.course,
+            defaults={
+                "amount": class_grade.course.price,
+                "method": Payment.Method.ALIPAY,
+                "consultant": users["sales"],
+                "paid_at": timezone.now() - datetime.timedelta(days=20),
+            },
+        )
         student.classes.add(class_grade)
         class_grade.teachers.add(users["teacher"])
         for day in (1, 2, 3):
