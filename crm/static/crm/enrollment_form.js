@@ -41,6 +41,9 @@
     acceptedFiles: "image/jpeg,image/png,application/pdf,.jpg,.jpeg,.png,.pdf",
     headers: { "X-CSRFToken": csrf },
     dictDefaultMessage: element.dataset.message,
+    dictFileTooBig: element.dataset.tooBig,
+    dictInvalidFileType: element.dataset.wrongType,
+    dictResponseError: element.dataset.serverError,
     accept: function (file, done) {
       if (list.children.length >= maxFiles) { done(element.dataset.tooMany || "×"); } else { done(); }
     },
