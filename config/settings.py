@@ -248,6 +248,7 @@ JAZZMIN_UI_TWEAKS = {"theme": "default", "navbar": "navbar-white navbar-light", 
 ENROLLMENT_LINK_MAX_AGE_DAYS = env.int("CRM_ENROLLMENT_LINK_MAX_AGE_DAYS", default=14)
 DOCUMENT_MAX_BYTES = env.int("CRM_DOCUMENT_MAX_BYTES", default=2 * 1024 * 1024)
 DOCUMENT_MAX_COUNT = 2
+HOMEWORK_MAX_BYTES = env.int("CRM_HOMEWORK_MAX_BYTES", default=10 * 1024 * 1024)
 # Public pages: at most this many requests per IP and minute (per page kind); then 429.
 PUBLIC_RATE_LIMIT_PER_MINUTE = env.int("CRM_PUBLIC_RATE_LIMIT_PER_MINUTE", default=60)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -123,3 +123,13 @@ def portal_student(user) -> Student | None:
     if not user.is_authenticated or not user.is_active:
         return None
     return Student.objects.filter(user_id=user.pk).select_related("customer").first()
+
+
+def portal_classes(student: Student) -> QuerySet[ClassGrade]:
+    """The classes a student is in: the only ones their portal shows."""
+    return ClassGrade.objects.filter(students=student)
+
+
+def portal_records(student: Student) -> QuerySet[StudyRecord]:
+    """The student's own study records: the only ones their portal shows or accepts homework for."""
+    return StudyRecord.objects.filter(student=student)

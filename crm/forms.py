@@ -1,8 +1,11 @@
 """Forms of the public pages and of the enrollment steps in the admin."""
 
+import unicodedata
 from decimal import Decimal
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -174,3 +177,12 @@ class DashboardFilterForm(forms.Form):
         self.is_valid()  # a field with an error drops out of cleaned_data; the others still apply
         data = self.cleaned_data
         return Filters(**{name: data.get(name) for name in ("date_from", "date_to", "branch", "course")})
+
+
+class StudentPasswordResetForm(PasswordResetForm):
+    """Reset for portal logins: also a student who never set a password (lost the approval email) gets a link."""
+
+    def get_users(self, email):
+        wanted = unicodedata.normalize("NFKC", email).casefold()
+        users = get_user_model()._default_manager.filter(email__iexact=email, is_active=True, student__isnull=False)
+        return (user for user in users if unicodedata.normalize("NFKC", user.email).casefold() == wanted)

@@ -4,6 +4,7 @@ import hashlib
 import os
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -13,15 +14,21 @@ from django.utils.translation import gettext_lazy as _
 
 EMPTY = _("“%(name)s” is empty.")
 TOO_LARGE = _("“%(name)s” is larger than %(limit)s.")
-WRONG_TYPE = _("“%(name)s” is not a JPEG, PNG or PDF file (its content is %(kind)s), whatever its name says.")
+WRONG_TYPE = _("“%(name)s” is not a %(allowed)s file (its content is %(kind)s), whatever its name says.")
 DAMAGED_IMAGE = _("“%(name)s” is a damaged or incomplete image.")
 DAMAGED_PDF = _("“%(name)s” is a damaged or incomplete PDF.")
+DAMAGED_ZIP = _("“%(name)s” is a damaged or incomplete ZIP archive.")
 
 MAGIC = [
     (b"\xff\xd8\xff", "image/jpeg"),
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"%PDF-", "application/pdf"),
+    (b"PK\x03\x04", "application/zip"),
 ]
+KIND_NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "application/pdf": "PDF", "application/zip": "ZIP"}
+# ID documents: pictures and scans. Homework may also be a ZIP of several files.
+DOCUMENT_KINDS = ("image/jpeg", "image/png", "application/pdf")
+HOMEWORK_KINDS = (*DOCUMENT_KINDS, "application/zip")
 # What a refused file looks like, to say so in words.
 KNOWN_OTHERS = [
     (b"MZ", _("a Windows program")),
@@ -59,8 +66,13 @@ def _describe(head: bytes) -> str:
     return str(_("of an unknown kind"))
 
 
-def check_document(upload, max_bytes: int | None = None) -> CheckedFile:
-    """Accept a JPEG, PNG or PDF of at most the size limit, judged by its bytes; raise ValidationError in words."""
+def allowed_names(kinds) -> str:
+    names = [KIND_NAMES[kind] for kind in kinds]
+    return _("%(names)s or %(last)s") % {"names": ", ".join(names[:-1]), "last": names[-1]}
+
+
+def check_document(upload, max_bytes: int | None = None, kinds=DOCUMENT_KINDS) -> CheckedFile:
+    """Accept a file of one of `kinds` of at most the size limit, judged by its bytes; else ValidationError."""
     max_bytes = max_bytes or settings.DOCUMENT_MAX_BYTES
     name = clean_name(getattr(upload, "name", ""))
     size = upload.size
@@ -71,11 +83,14 @@ def check_document(upload, max_bytes: int | None = None) -> CheckedFile:
     upload.seek(0)
     head = upload.read(1024)
     content_type = next((kind for magic, kind in MAGIC if head.startswith(magic)), None)
-    if content_type is None:
-        raise ValidationError(WRONG_TYPE, code="wrong_type", params={"name": name, "kind": _describe(head)})
+    if content_type not in kinds:
+        params = {"name": name, "kind": _describe(head), "allowed": allowed_names(kinds)}
+        raise ValidationError(WRONG_TYPE, code="wrong_type", params=params)
     upload.seek(0)
     if content_type.startswith("image/"):
         _check_image(upload, name)
+    elif content_type == "application/zip":
+        _check_zip(upload, name)
     else:
         _check_pdf(upload, size, name)
     upload.seek(0)
@@ -103,3 +118,13 @@ def _check_pdf(upload, size: int, name: str) -> None:
     upload.seek(max(0, size - 2048), os.SEEK_SET)
     if b"%%EOF" not in upload.read():
         raise ValidationError(DAMAGED_PDF, code="damaged", params={"name": name})
+
+
+def _check_zip(upload, name: str) -> None:
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            broken = archive.testzip()  # reads every member's checksum; nothing is extracted
+    except (zipfile.BadZipFile, EOFError, ValueError):
+        broken = name
+    if broken is not None:
+        raise ValidationError(DAMAGED_ZIP, code="damaged", params={"name": name})

@@ -6,6 +6,11 @@ from crm.views import enrollment, portal
 
 portal_patterns = [
     path("", portal.home, name="home"),
+    path("classes/<int:pk>/", portal.class_detail, name="class_detail"),
+    path("homework/<int:record_pk>/", portal.homework_upload, name="homework_upload"),
+    path("homework/<int:record_pk>/file/", portal.homework_file, name="homework_file"),
+    path("password/reset/", portal.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/sent/", portal.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path("login/", portal.LoginView.as_view(), name="login"),
     path("logout/", portal.LogoutView.as_view(), name="logout"),
     path("password/set/<uidb64>/<token>/", portal.PasswordSetView.as_view(), name="password_set"),

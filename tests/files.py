@@ -1,6 +1,7 @@
 """Real files for upload tests: valid documents and the bad ones students (or attackers) send."""
 
 import io
+import zipfile
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
@@ -34,3 +35,10 @@ def upload(name: str, content: bytes, content_type: str = "application/octet-str
 
 def png(name="id-front.png") -> SimpleUploadedFile:
     return upload(name, png_bytes(), "image/png")
+
+
+def zip_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("blog/models.py", "class Post: pass\n")
+    return buffer.getvalue()

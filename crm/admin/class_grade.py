@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.db.models import Count, Min, Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from crm import roles
@@ -20,6 +22,7 @@ class ClassGradeAdmin(CRMAdmin):
         "capacity",
         "lesson_count",
         "next_lesson",
+        "add_lesson",
     ]
     list_filter = ["branch", "course", "class_type", "start_date"]
     list_select_related = ["course", "branch"]
@@ -59,3 +62,8 @@ class ClassGradeAdmin(CRMAdmin):
     @admin.display(description=_("next lesson"), ordering="next_lesson_date")
     def next_lesson(self, class_grade):
         return class_grade.next_lesson_date
+
+    @admin.display(description=_("lessons"))
+    def add_lesson(self, class_grade):
+        url = reverse("admin:crm_courserecord_add") + f"?class_grade={class_grade.pk}"
+        return format_html('<a href="{}" class="add-next-lesson">{}</a>', url, _("Add next lesson"))

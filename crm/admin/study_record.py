@@ -1,16 +1,44 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from crm.models import StudyRecord
+from crm.services import academics
 
 from .base import CRMAdmin
 
 
+class GradedFilter(admin.SimpleListFilter):
+    """Homework handed in and waiting for a score, or already graded."""
+
+    title = _("grading")
+    parameter_name = "graded"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("handed in, not graded")), ("yes", _("graded"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.exclude(homework_file="").filter(score="")
+        if self.value() == "yes":
+            return queryset.exclude(score="")
+        return queryset
+
+
 @admin.register(StudyRecord)
 class StudyRecordAdmin(CRMAdmin):
-    list_display = ["student", "course_record", "attendance", "score", "submitted_at"]
+    """The study records of a lesson as one editable list: attendance and score per row, saved together."""
+
+    list_display = ["student", "course_record", "attendance", "score", "homework", "submitted_at"]
+    list_editable = ["attendance", "score"]
     list_filter = [
         ("course_record__class_grade", admin.RelatedOnlyFieldListFilter),
         ("course_record", admin.RelatedOnlyFieldListFilter),
+        GradedFilter,
         "attendance",
         "score",
     ]
@@ -19,6 +47,56 @@ class StudyRecordAdmin(CRMAdmin):
         "course_record__class_grade__course",
         "course_record__class_grade__branch",
     ]
+    ordering = ["course_record__class_grade", "course_record__day_num", "student__customer__name"]
     search_fields = ["student__customer__name", "course_record__title"]
     autocomplete_fields = ["student", "course_record"]
-    readonly_fields = ["submitted_at", "created_at"]
+    readonly_fields = ["homework", "submitted_at", "created_at"]
+    fields = ["student", "course_record", "attendance", "score", "memo", "homework", "submitted_at", "created_at"]
+    actions = ["mark_present"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A record belongs to its student and lesson; the teacher records what happened, not who was there.
+        return [*self.readonly_fields, "student", "course_record"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        academics.study_record_save(record=obj, by=request.user)
+
+    @admin.display(description=_("homework"))
+    def homework(self, record):
+        if not record.homework_file:
+            return "—"
+        url = reverse("admin:crm_studyrecord_homework", args=[record.pk])
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, record.homework_original_name)
+
+    @admin.action(description=_("Mark the selected students present"), permissions=["change"])
+    def mark_present(self, request, queryset):
+        count = academics.attendance_mark_present(records=queryset, by=request.user)
+        self.message_user(
+            request,
+            ngettext("%(count)d student marked present.", "%(count)d students marked present.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+    def get_urls(self):
+        homework = path(
+            "<path:object_id>/homework/",
+            self.admin_site.admin_view(self.homework_view),
+            name="crm_studyrecord_homework",
+        )
+        return [homework, *super().get_urls()]
+
+    def homework_view(self, request, object_id):
+        """The handed-in file, to those who reach the record; always a download, never shown inline."""
+        record = self.get_object(request, object_id)
+        if record is None:
+            raise Http404(_("No study record with this id exists, or it is not yours to open."))
+        if not self.has_view_permission(request, record):
+            raise PermissionDenied
+        if not record.homework_file:
+            raise Http404(_("No homework was handed in for this lesson."))
+        response = FileResponse(
+            record.homework_file.open("rb"), as_attachment=True, filename=record.homework_original_name
+        )
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response

@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import access, roles
 from crm.models import ClassGrade, Customer, Enrollment, EnrollmentDocument, Payment, Student
+from crm.services import academics
 from crm.uploads import check_document
 
 LINK_SALT = "crm.enrollment.link"
@@ -355,6 +356,7 @@ def enrollment_approve(
     if student is None:
         student = Student.objects.create(customer=customer, user=_portal_user(customer))
     student.classes.add(class_grade)
+    academics.study_records_for_new_student(student=student, class_grade=class_grade)
 
     customer.status = Customer.Status.ENROLLED
     customer._history_user, customer._change_reason = by, gettext("Enrollment approved")
