@@ -37,6 +37,16 @@ class Filters:
         end = _day_start(self.date_to + datetime.timedelta(days=1)) if self.date_to else None
         return start, end
 
+    def cohort(self, via: str = "") -> Q:
+        """Leads (reached through `via`, e.g. "customer__") created in the range, of the campus."""
+        start, end = self.created_range()
+        conditions = {
+            f"{via}created_at__gte": start,
+            f"{via}created_at__lt": end,
+            f"{via}branch": self.branch,
+        }
+        return Q(**{lookup: value for lookup, value in conditions.items() if value is not None})
+
     def lead_params(self) -> dict:
         """The customer list's query parameters that show the same leads."""
         start, end = self.created_range()
@@ -124,14 +134,7 @@ def _month_range(month: datetime.date, filters: Filters) -> dict:
 
 def leads(user, filters: Filters) -> QuerySet[Customer]:
     """The leads the figures count: those `user` reaches, created in the range, of the campus and course."""
-    queryset = access.visible(user, Customer)
-    start, end = filters.created_range()
-    if start:
-        queryset = queryset.filter(created_at__gte=start)
-    if end:
-        queryset = queryset.filter(created_at__lt=end)
-    if filters.branch:
-        queryset = queryset.filter(branch=filters.branch)
+    queryset = access.visible(user, Customer).filter(filters.cohort())
     if filters.course:
         interested = Customer.consult_courses.through.objects.filter(course_id=filters.course.pk)
         queryset = queryset.filter(pk__in=interested.values("customer_id"))
@@ -140,14 +143,7 @@ def leads(user, filters: Filters) -> QuerySet[Customer]:
 
 def payments(user, filters: Filters) -> QuerySet[Payment]:
     """The payments of those leads (course: the payment's course)."""
-    queryset = access.visible(user, Payment)
-    start, end = filters.created_range()
-    if start:
-        queryset = queryset.filter(customer__created_at__gte=start)
-    if end:
-        queryset = queryset.filter(customer__created_at__lt=end)
-    if filters.branch:
-        queryset = queryset.filter(customer__branch=filters.branch)
+    queryset = access.visible(user, Payment).filter(filters.cohort("customer__"))
     if filters.course:
         queryset = queryset.filter(course=filters.course)
     return queryset.order_by()

@@ -148,3 +148,31 @@ class StudyRecordFactory(factory.django.DjangoModelFactory):
 
     student = factory.SubFactory(StudentFactory)
     course_record = factory.SubFactory(CourseRecordFactory)
+
+
+def student_data(**overrides):
+    """What a student types on the enrollment form (a valid mainland ID), as the service receives it."""
+    from crm.services.enrollment import StudentData
+
+    values = {
+        "name": "Wang Fang",
+        "phone": "+8613900139000",
+        "email": "wang@example.com",
+        "id_type": models.Enrollment.IdType.MAINLAND_ID,
+        "id_number": "11010519491231002X",
+        "birthday": None,
+        "address": "1 Changan Ave, Beijing",
+        "emergency_contact": "Wang Lei",
+        "emergency_phone": "+86 138 0013 8001",
+    }
+    return StudentData(**{**values, **overrides})
+
+
+def submit_enrollment(enrollment, **data):
+    """Submit the form as the student would: the contract as shown, agreed."""
+    from crm.services import enrollment as enrollments
+
+    shown = enrollments.contract_digest(enrollments.contract_text(enrollment))
+    return enrollments.enrollment_submit(
+        enrollment=enrollment, data=student_data(**data), agreed=True, shown_digest=shown
+    )

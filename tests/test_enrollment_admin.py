@@ -24,19 +24,7 @@ def submitted(customer, sales):
     enrollment = enrollments.enrollment_start(customer=customer, class_grade=factories.ClassGradeFactory(), by=sales)
     enrollments.documents_add(enrollment=enrollment, uploads=[files.png("front.png")])
     enrollments.documents_add(enrollment=enrollment, uploads=[files.upload("back.pdf", files.PDF_WITH_JAVASCRIPT)])
-    data = enrollments.StudentData(
-        name="Wang Fang",
-        phone=customer.phone,
-        email="wang@example.com",
-        id_type="passport",
-        id_number="E1234567",
-        birthday=None,
-        address="Beijing",
-        emergency_contact="Wang Lei",
-        emergency_phone="+86 138 0013 8001",
-    )
-    shown = enrollments.contract_digest(enrollments.contract_text(enrollment))
-    return enrollments.enrollment_submit(enrollment=enrollment, data=data, agreed=True, shown_digest=shown)
+    return factories.submit_enrollment(enrollment, phone=customer.phone, id_type="passport", id_number="E1234567")
 
 
 def url(name, *args):

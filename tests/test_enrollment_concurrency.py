@@ -84,19 +84,7 @@ def test_parallel_submits_leave_one_submission(enrollment, settings):
 
 
 def test_parallel_approvals_leave_one_payment(enrollment):
-    data = enrollments.StudentData(
-        name="Wang Fang",
-        phone="+8613900139000",
-        email="",
-        id_type="passport",
-        id_number="E12345678",
-        birthday=None,
-        address="Beijing",
-        emergency_contact="Wang Lei",
-        emergency_phone="+86 138 0013 8001",
-    )
-    digest = enrollments.contract_digest(enrollments.contract_text(enrollment))
-    enrollments.enrollment_submit(enrollment=enrollment, data=data, agreed=True, shown_digest=digest)
+    factories.submit_enrollment(enrollment, email="", id_type="passport", id_number="E12345678")
     by = enrollment.consultant
 
     def approve():

@@ -20,7 +20,7 @@ def school(teacher):
     """Two students in one class (with a past and a coming lesson with homework) and a class of the other only."""
     shared = factories.ClassGradeFactory(course__name="Python Web")
     shared.teachers.add(teacher)
-    other_class = factories.ClassGradeFactory(course__name="Go")
+    other_class = factories.ClassGradeFactory(course__name="Rust Systems Programming")
     me = factories.StudentFactory(user__username="+8613700000001", user__email="me@example.com")
     classmate = factories.StudentFactory()
     me.classes.add(shared)
@@ -56,7 +56,7 @@ def test_login_is_required_and_staff_are_sent_to_the_admin(client, sales):
 def test_home_shows_my_classes_with_progress(client, school):
     client.force_login(school["me"].user)
     page = client.get(reverse("portal:home")).content.decode()
-    assert "Python Web" in page and "Go" not in page
+    assert "Python Web" in page and "Rust Systems Programming" not in page
     assert "1 / 2" in page  # lessons held / planned
 
 

@@ -135,6 +135,7 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
             "title": _("Start enrollment"),
             "opts": self.opts,
             "customer": customer,
+            "original": customer,
             "form": form,
         }
         return TemplateResponse(request, "admin/crm/customer/start_enrollment.html", context)

@@ -159,38 +159,36 @@ class EnrollmentAdmin(CRMHistoryAdmin):
             }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
-    def renew_link_view(self, request, object_id):
+    def _post_step(self, request, object_id, step, success_message):
+        """A one-button step of the flow (POST only; a GET just goes back to the desk)."""
         enrollment = self._enrollment(request, object_id)
         if request.method != "POST":
             return self._back(enrollment)
-        return self._run(
+        return self._run(request, enrollment, lambda: step(enrollment), success_message)
+
+    def renew_link_view(self, request, object_id):
+        return self._post_step(
             request,
-            enrollment,
-            lambda: enrollments.link_renew(enrollment=enrollment, by=request.user),
+            object_id,
+            lambda enrollment: enrollments.link_renew(enrollment=enrollment, by=request.user),
             _("A new link was issued; the old one no longer works."),
         )
 
     def send_link_view(self, request, object_id):
-        enrollment = self._enrollment(request, object_id)
-        if request.method != "POST":
-            return self._back(enrollment)
-        return self._run(
+        return self._post_step(
             request,
-            enrollment,
-            lambda: enrollments.link_send(
+            object_id,
+            lambda enrollment: enrollments.link_send(
                 enrollment=enrollment, link_url=self.link_url(request, enrollment), by=request.user
             ),
-            _("The link was emailed to %(email)s.") % {"email": enrollment.customer.email},
+            _("The link was emailed to the student."),
         )
 
     def reopen_view(self, request, object_id):
-        enrollment = self._enrollment(request, object_id)
-        if request.method != "POST":
-            return self._back(enrollment)
-        return self._run(
+        return self._post_step(
             request,
-            enrollment,
-            lambda: enrollments.enrollment_reopen(enrollment=enrollment, by=request.user),
+            object_id,
+            lambda enrollment: enrollments.enrollment_reopen(enrollment=enrollment, by=request.user),
             _("The form is open again; the student can correct it through the same link."),
         )
 

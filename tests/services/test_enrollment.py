@@ -25,25 +25,10 @@ def enrollment(sales):
     return enrollments.enrollment_start(customer=customer, class_grade=class_grade, by=sales)
 
 
-def student_data(**overrides) -> enrollments.StudentData:
-    values = {
-        "name": "Wang Fang",
-        "phone": "+8613900139000",
-        "email": "wang@example.com",
-        "id_type": Enrollment.IdType.MAINLAND_ID,
-        "id_number": "11010519491231002X",
-        "birthday": None,
-        "address": "1 Changan Ave, Beijing",
-        "emergency_contact": "Wang Lei",
-        "emergency_phone": "138 0013 8001",
-    }
-    return enrollments.StudentData(**{**values, **overrides})
-
-
 def submit(enrollment, **overrides):
     shown = enrollments.contract_digest(enrollments.contract_text(enrollment))
-    kwargs = {"enrollment": enrollment, "data": student_data(), "agreed": True, "shown_digest": shown, **overrides}
-    return enrollments.enrollment_submit(**kwargs)
+    kwargs = {"enrollment": enrollment, "data": factories.student_data(), "agreed": True, "shown_digest": shown}
+    return enrollments.enrollment_submit(**{**kwargs, **overrides})
 
 
 def submitted(enrollment):
@@ -244,7 +229,7 @@ def test_submit_refuses_a_phone_of_another_customer(enrollment):
 def test_second_submit_is_refused_and_the_first_stays(enrollment):
     submitted(enrollment)
     with pytest.raises(ValidationError) as error:
-        submit(enrollment, data=student_data(address="changed"))
+        submit(enrollment, data=factories.student_data(address="changed"))
     assert error.value.code == "not_open"
     enrollment.refresh_from_db()
     assert enrollment.address == "1 Changan Ave, Beijing"
