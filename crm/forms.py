@@ -4,9 +4,11 @@ import unicodedata
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from crm import selectors
@@ -29,7 +31,7 @@ class StudentDataForm(forms.Form):
 
     name = forms.CharField(label=_("Full name"), max_length=64)
     phone = forms.CharField(label=_("Mobile phone"), max_length=32)
-    email = forms.EmailField(label=_("Email"), required=False, help_text=_("We send your portal login here."))
+    email = forms.EmailField(label=_("Email"), help_text=_("We send your portal login here."))
     id_type = forms.ChoiceField(label=_("ID type"), choices=Enrollment.IdType.choices)
     id_number = forms.CharField(label=_("ID number"), max_length=32)
     birthday = forms.DateField(
@@ -42,7 +44,6 @@ class StudentDataForm(forms.Form):
         label=_("ID documents"),
         required=False,
         widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,application/pdf"}),
-        help_text=_("Up to 2 files, JPEG, PNG or PDF, at most 2 MB each."),
     )
     agree = forms.BooleanField(label=_("I have read and agree to the contract above"), required=False)
     contract_digest = forms.CharField(widget=forms.HiddenInput)
@@ -52,6 +53,10 @@ class StudentDataForm(forms.Form):
         for name, field in self.fields.items():
             if name not in {"agree", "documents", "contract_digest"}:
                 field.widget.attrs.setdefault("class", "custom-select" if name == "id_type" else "form-control")
+        self.fields["documents"].help_text = _("Up to %(count)d files, JPEG, PNG or PDF, at most %(size)s each.") % {
+            "count": settings.DOCUMENT_MAX_COUNT,
+            "size": filesizeformat(settings.DOCUMENT_MAX_BYTES),
+        }
         self.fields["phone"].widget.attrs.update(autocomplete="tel", inputmode="tel")
         self.fields["email"].widget.attrs.update(autocomplete="email")
         self.fields["name"].widget.attrs.update(autocomplete="name")
@@ -186,3 +191,14 @@ class StudentPasswordResetForm(PasswordResetForm):
         wanted = unicodedata.normalize("NFKC", email).casefold()
         users = get_user_model()._default_manager.filter(email__iexact=email, is_active=True, student__isnull=False)
         return (user for user in users if unicodedata.normalize("NFKC", user.email).casefold() == wanted)
+
+
+class PortalLoginForm(AuthenticationForm):
+    """Students log in with their phone number however they write it: "138 0013 8000" finds +8613800138000."""
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        try:
+            return normalize_phone(username)
+        except ValidationError:
+            return username

@@ -1,12 +1,15 @@
 """Mainland China resident ID numbers (GB 11643): format, birth date and check digit."""
 
 import datetime
+import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 CHECK_CHARS = "10X98765432"
+FORMAT = re.compile(r"[0-9]{17}[0-9X]")
 
 BAD_FORMAT = _("A mainland ID number has 18 characters: 17 digits and a last digit or X.")
 BAD_DATE = _("The birth date inside this ID number is not a real date.")
@@ -15,8 +18,9 @@ BAD_CHECKSUM = _("This ID number's last character does not match the others: ple
 
 def validate_mainland_id(value: str) -> str:
     """The ID number in upper case if valid; ValidationError in words otherwise."""
-    number = (value or "").strip().upper()
-    if len(number) != 18 or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    # Full-width digits typed on a Chinese keyboard count; other scripts' digits do not.
+    number = unicodedata.normalize("NFKC", value or "").strip().upper()
+    if not FORMAT.fullmatch(number):
         raise ValidationError(BAD_FORMAT, code="format")
     try:
         birth = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))

@@ -9,9 +9,10 @@ from django.shortcuts import render
 
 
 def client_ip(request) -> str:
-    # Behind the school's proxy the first forwarded address is the visitor's; REMOTE_ADDR otherwise.
+    # Behind the school's proxy the last forwarded address is the one the proxy saw (the ones before it are
+    # whatever the client sent, so they cannot be trusted); REMOTE_ADDR otherwise.
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "") if settings.USE_X_FORWARDED_FOR else ""
-    return forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR", "")
+    return forwarded.split(",")[-1].strip() or request.META.get("REMOTE_ADDR", "")
 
 
 def rate_limited(scope: str):

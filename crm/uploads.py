@@ -18,6 +18,13 @@ WRONG_TYPE = _("“%(name)s” is not a %(allowed)s file (its content is %(kind)
 DAMAGED_IMAGE = _("“%(name)s” is a damaged or incomplete image.")
 DAMAGED_PDF = _("“%(name)s” is a damaged or incomplete PDF.")
 DAMAGED_ZIP = _("“%(name)s” is a damaged or incomplete ZIP archive.")
+TOO_MANY_PIXELS = _("“%(name)s” is a picture too large to open; please send a smaller photo or scan.")
+ENCRYPTED_ZIP = _("“%(name)s” is protected by a password; please upload it without one.")
+ZIP_TOO_LARGE = _("“%(name)s” unpacks to more than %(limit)s; please send less.")
+# 40 megapixels is more than any phone camera takes; larger pictures are refused before decoding.
+MAX_PIXELS = 40_000_000
+# What a homework ZIP may unpack to: generous for code and documents, small enough that checking it is cheap.
+ZIP_MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 
 MAGIC = [
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -107,9 +114,14 @@ def _check_image(upload, name: str) -> None:
     try:
         with Image.open(upload) as image:
             image.verify()
+            too_many_pixels = image.width * image.height > MAX_PIXELS
+        if too_many_pixels:  # a small file can declare a huge picture; decoding it would take gigabytes
+            raise ValidationError(TOO_MANY_PIXELS, code="too_many_pixels", params={"name": name})
         upload.seek(0)
         with Image.open(upload) as image:
             image.load()  # decodes every pixel: a truncated file fails here
+    except ValidationError:
+        raise
     except Exception:  # Pillow raises many kinds for broken files; all mean the same to the student
         raise ValidationError(DAMAGED_IMAGE, code="damaged", params={"name": name}) from None
 
@@ -121,10 +133,19 @@ def _check_pdf(upload, size: int, name: str) -> None:
 
 
 def _check_zip(upload, name: str) -> None:
+    """A readable archive, not encrypted, not unpacking to more than ZIP_MAX_UNPACKED_BYTES; nothing is extracted."""
     try:
         with zipfile.ZipFile(upload) as archive:
-            broken = archive.testzip()  # reads every member's checksum; nothing is extracted
-    except (zipfile.BadZipFile, EOFError, ValueError):
+            members = archive.infolist()
+            if any(member.flag_bits & 0x1 for member in members):
+                raise ValidationError(ENCRYPTED_ZIP, code="encrypted", params={"name": name})
+            if sum(member.file_size for member in members) > ZIP_MAX_UNPACKED_BYTES:
+                params = {"name": name, "limit": filesizeformat(ZIP_MAX_UNPACKED_BYTES)}
+                raise ValidationError(ZIP_TOO_LARGE, code="zip_too_large", params=params)
+            broken = archive.testzip()  # reads every member's checksum
+    except ValidationError:
+        raise
+    except Exception:  # bad headers, unknown compression, a corrupt stream: all mean the same to the student
         broken = name
     if broken is not None:
         raise ValidationError(DAMAGED_ZIP, code="damaged", params={"name": name})

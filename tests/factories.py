@@ -172,7 +172,7 @@ def submit_enrollment(enrollment, **data):
     """Submit the form as the student would: the contract as shown, agreed."""
     from crm.services import enrollment as enrollments
 
-    shown = enrollments.contract_digest(enrollments.contract_text(enrollment))
+    shown = enrollments.contract_digest(enrollment)
     return enrollments.enrollment_submit(
         enrollment=enrollment, data=student_data(**data), agreed=True, shown_digest=shown
     )

@@ -126,6 +126,13 @@ def test_reject_needs_a_reason_and_reopen(client_for, sales, submitted):
     assert submitted.status == Status.LINK_SENT
 
 
+def test_emailed_links_use_the_schools_public_address(client_for, sales, customer, settings):
+    settings.PUBLIC_BASE_URL = "https://crm.school.example/"
+    enrollment = enrollments.enrollment_start(customer=customer, class_grade=factories.ClassGradeFactory(), by=sales)
+    client_for(sales).post(url("send_link", enrollment.pk))
+    assert f"https://crm.school.example{enrollment.get_public_url()}" in mail.outbox[0].body
+
+
 def test_fresh_link_and_email_from_the_desk(client_for, sales, customer):
     enrollment = enrollments.enrollment_start(customer=customer, class_grade=factories.ClassGradeFactory(), by=sales)
     old = enrollment.get_public_url()

@@ -57,7 +57,7 @@ def enrollment(make_user):
 def test_parallel_submits_leave_one_submission(enrollment, settings):
     settings.PUBLIC_RATE_LIMIT_PER_MINUTE = 1000
     link = enrollment.get_public_url()
-    digest = enrollments.contract_digest(enrollments.contract_text(enrollment))
+    digest = enrollments.contract_digest(enrollment)
     data = {
         "name": "Wang Fang",
         "phone": "13900139000",

@@ -208,3 +208,11 @@ def test_student_name_is_escaped(client, sales):
     enrollment = enrollments.enrollment_start(customer=customer, class_grade=factories.ClassGradeFactory(), by=sales)
     text = client.get(enrollment.get_public_url()).content.decode()
     assert "<script>alert(1)</script>" not in text and "&lt;script&gt;" in text
+
+
+def test_behind_a_proxy_the_limit_counts_the_address_the_proxy_saw(client, link, settings):
+    settings.PUBLIC_RATE_LIMIT_PER_MINUTE = 2
+    settings.USE_X_FORWARDED_FOR = True
+    spoofed = [f"10.9.9.{n}, 203.0.113.7" for n in range(3)]  # a new made-up first address each time
+    statuses = [client.get(link, HTTP_X_FORWARDED_FOR=header).status_code for header in spoofed]
+    assert statuses == [200, 200, 429]

@@ -152,3 +152,11 @@ def staff_with_same_email(sales):
 def test_unknown_email_gets_the_same_answer_and_no_mail(client, school):
     response = client.post(reverse("portal:password_reset"), {"email": "nobody@example.com"})
     assert response.status_code == 302 and not mail.outbox
+
+
+def test_students_log_in_with_their_phone_as_they_write_it(client, school):
+    user = school["me"].user
+    user.set_password("a-student-pass-2026")
+    user.save()
+    response = client.post(reverse("portal:login"), {"username": "137 0000 0001", "password": "a-student-pass-2026"})
+    assert response.status_code == 302 and response.url == reverse("portal:home")

@@ -1,9 +1,14 @@
 """ID documents are judged by their bytes: each bad file is refused with a reason a student understands."""
 
+import io
+import zipfile
+
 import pytest
 from django.core.exceptions import ValidationError
+from PIL import Image
 
-from crm.uploads import check_document, clean_name
+from crm import uploads
+from crm.uploads import HOMEWORK_KINDS, check_document, clean_name
 from tests import files
 
 PNG = files.png_bytes()
@@ -62,3 +67,53 @@ def test_good_file_is_accepted_as_what_it_is(name, content, kind):
 )
 def test_original_name_is_data_only(given, kept):
     assert clean_name(given) == kept
+
+
+def encrypted_zip() -> bytes:
+    """A ZIP whose member claims encryption (flag bit 0), as archivers write password-protected files."""
+    data = bytearray(files.zip_bytes())
+    for offset in (6, data.rfind(b"PK\x01\x02") + 8):  # the local header's and the central directory's flags
+        data[offset] |= 0x1
+    return bytes(data)
+
+
+def corrupt_deflate_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("notes.txt", "homework " * 200)
+    data = bytearray(buffer.getvalue())
+    start = 30 + len("notes.txt")  # the first member's compressed bytes
+    data[start : start + 8] = b"\xff" * 8
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (encrypted_zip, "password"),
+        (corrupt_deflate_zip, "damaged"),
+        (lambda: b"PK\x03\x04" + b"\0" * 40, "damaged"),
+    ],
+)
+def test_bad_homework_zip_is_refused_with_a_reason(content, reason):
+    with pytest.raises(ValidationError) as error:
+        check_document(files.upload("homework.zip", content()), max_bytes=10**7, kinds=HOMEWORK_KINDS)
+    assert reason in error.value.messages[0]
+
+
+def test_a_zip_that_unpacks_to_too_much_is_refused(monkeypatch):
+    monkeypatch.setattr(uploads, "ZIP_MAX_UNPACKED_BYTES", 10)
+    with pytest.raises(ValidationError, match="unpacks to more than"):
+        check_document(files.upload("homework.zip", files.zip_bytes()), max_bytes=10**7, kinds=HOMEWORK_KINDS)
+
+
+def test_a_zip_is_not_an_id_document():
+    with pytest.raises(ValidationError, match="ZIP archive"):
+        check_document(files.upload("id.zip", files.zip_bytes()))
+
+
+def test_a_small_file_declaring_a_huge_picture_is_refused_before_decoding():
+    buffer = io.BytesIO()
+    Image.new("1", (8000, 6000)).save(buffer, "PNG")  # 48 megapixels in a few kilobytes
+    with pytest.raises(ValidationError, match="too large to open"):
+        check_document(files.upload("id.png", buffer.getvalue()))

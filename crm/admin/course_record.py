@@ -33,6 +33,10 @@ class CourseRecordAdmin(CRMAdmin):
         (_("Homework"), {"fields": ["has_homework", "homework_title", "homework_brief", "homework_deadline"]}),
     ]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A lesson's study records belong to its class's students: the class is fixed once the lesson exists.
+        return [*self.readonly_fields, "class_grade"] if obj else self.readonly_fields
+
     def get_changeform_initial_data(self, request):
         """ "Add next lesson" of a class: the class chosen, its next day number proposed, today's date."""
         initial = super().get_changeform_initial_data(request)

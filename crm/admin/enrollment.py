@@ -143,8 +143,14 @@ class EnrollmentAdmin(CRMHistoryAdmin):
             self.message_user(request, success_message, messages.SUCCESS)
         return self._back(enrollment)
 
+    @staticmethod
+    def public_url(request, path: str) -> str:
+        """An address for the student: the school's public one when set, else the one staff is using."""
+        base = settings.PUBLIC_BASE_URL.rstrip("/")
+        return base + path if base else request.build_absolute_uri(path)
+
     def link_url(self, request, enrollment) -> str:
-        return request.build_absolute_uri(enrollment.get_public_url())
+        return self.public_url(request, enrollment.get_public_url())
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         enrollment = self.get_object(request, object_id)
@@ -212,19 +218,24 @@ class EnrollmentAdmin(CRMHistoryAdmin):
                 enrollments.enrollment_approve(
                     enrollment=enrollment,
                     by=request.user,
-                    set_password_url=lambda user: request.build_absolute_uri(enrollments.set_password_path(user)),
+                    set_password_url=lambda user: self.public_url(request, enrollments.set_password_path(user)),
                     **form.cleaned_data,
                 )
             except (ValidationError, PermissionDenied) as error:
                 text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
                 self.message_user(request, text, messages.ERROR)
                 return self._back(enrollment)
-            self.message_user(
-                request,
+            enrollment.customer.refresh_from_db()
+            done = (
                 _("Approved: the payment is recorded, %(name)s is in %(class)s and was emailed a portal login.")
-                % {"name": enrollment.customer.name, "class": enrollment.class_grade},
-                messages.SUCCESS,
+                if enrollment.customer.email
+                else _(
+                    "Approved: the payment is recorded and %(name)s is in %(class)s. They have no email address, "
+                    "so no set-password link was sent: add one and use “Forgot your password?” on the portal."
+                )
             )
+            params = {"name": enrollment.customer.name, "class": enrollment.class_grade}
+            self.message_user(request, done % params, messages.SUCCESS)
             return self._back(enrollment)
         return self._step_page(request, enrollment, form, _("Approve enrollment"), "admin/crm/enrollment/approve.html")
 

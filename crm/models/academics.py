@@ -30,6 +30,12 @@ class Student(models.Model):
         return str(self.customer)
 
 
+class CourseRecordManager(models.Manager):
+    def get_queryset(self):
+        # A lesson is named by its class (course, campus) everywhere it is shown: filters, dropdowns, lists.
+        return super().get_queryset().select_related("class_grade__course", "class_grade__branch")
+
+
 class CourseRecord(models.Model):
     class_grade = models.ForeignKey(ClassGrade, models.PROTECT, related_name="lessons", verbose_name=_("class"))
     day_num = models.PositiveSmallIntegerField(_("day"), help_text=_("Which lesson of the class this is: 1, 2, 3…"))
@@ -43,6 +49,8 @@ class CourseRecord(models.Model):
     homework_brief = models.TextField(_("homework brief"), blank=True)
     homework_deadline = models.DateTimeField(_("homework deadline"), null=True, blank=True)
     date = models.DateField(_("date"))
+
+    objects = CourseRecordManager()
 
     class Meta:
         verbose_name = _("lesson")

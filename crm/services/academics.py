@@ -56,7 +56,8 @@ def study_record_save(*, record: StudyRecord, by) -> StudyRecord:
     if not (by.has_perm("crm.change_studyrecord") and access.can_reach(by, record)):
         raise PermissionDenied(NOT_YOUR_RECORD)
     record.full_clean()
-    record.save()
+    # Only what the teacher records: a homework file handed in meanwhile must not be overwritten by this save.
+    record.save(update_fields=["attendance", "score", "memo"])
     return record
 
 

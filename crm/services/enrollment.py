@@ -49,6 +49,10 @@ NOT_SUBMITTED = _("Only a submitted enrollment can be approved or rejected (this
 NOT_REJECTED = _("Only a rejected enrollment can be reopened.")
 REASON_REQUIRED = _("Say why the enrollment is rejected: the student will read it.")
 CANNOT_AUDIT = _("You may not audit this enrollment.")
+LOGIN_TAKEN = _(
+    "The login for this phone number already belongs to another person (a colleague or another student); "
+    "ask the school administrator to sort it out before approving."
+)
 
 
 class LinkError(Exception):
@@ -153,6 +157,8 @@ def link_renew(*, enrollment: Enrollment, by) -> Enrollment:
 def link_send(*, enrollment: Enrollment, link_url: str, by) -> None:
     """Email the student their link (the customer's email address)."""
     _check_may_handle(enrollment, by)
+    if Enrollment.objects.filter(pk=enrollment.pk, status=Status.APPROVED).exists():  # as it is now, not as loaded
+        raise ValidationError(ALREADY_APPROVED, code="approved")
     email = enrollment.customer.email
     if not email:
         raise ValidationError(NO_EMAIL, code="no_email")
@@ -193,8 +199,9 @@ def contract_text(enrollment: Enrollment, student_name: str | None = None) -> st
     return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template.content if template else "")
 
 
-def contract_digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+def contract_digest(enrollment: Enrollment) -> str:
+    """A fingerprint of the contract the page shows, whatever name the student then types into it."""
+    return hashlib.sha256(contract_text(enrollment, student_name="\N{REPLACEMENT CHARACTER}").encode()).hexdigest()
 
 
 def is_open(enrollment: Enrollment) -> bool:
@@ -275,13 +282,12 @@ class StudentData:
 def enrollment_submit(*, enrollment: Enrollment, data: StudentData, agreed: bool, shown_digest: str) -> Enrollment:
     """The student's submission, once: the first of two tabs or clicks wins, the second is told it is done."""
     enrollment = _lock_open(enrollment)
-    shown = contract_text(enrollment)
     errors = {}
     if not agreed:
         errors["agree"] = MUST_AGREE
     if not enrollment.documents.exists():
         errors["documents"] = NEEDS_DOCUMENT
-    if shown_digest != contract_digest(shown):
+    if shown_digest != contract_digest(enrollment):
         errors["agree"] = CONTRACT_CHANGED
     customer = enrollment.customer
     if Customer.objects.filter(phone=data.phone).exclude(pk=customer.pk).exists():
@@ -298,7 +304,7 @@ def enrollment_submit(*, enrollment: Enrollment, data: StudentData, agreed: bool
     customer.save()
     for field in ("id_type", "id_number", "birthday", "address", "emergency_contact", "emergency_phone"):
         setattr(enrollment, field, getattr(data, field))
-    enrollment.contract_text = shown
+    enrollment.contract_text = contract_text(enrollment, student_name=data.name)  # as agreed, with their name
     enrollment.contract_agreed, enrollment.contract_agreed_at = True, now
     enrollment.status, enrollment.submitted_at = Status.SUBMITTED, now
     enrollment.reject_reason = ""
@@ -329,8 +335,9 @@ def enrollment_approve(
     """
     if not by.has_perm("crm.add_payment"):
         raise PermissionDenied(CANNOT_AUDIT)
-    enrollment = _lock_submitted(enrollment, by)
+    # The customer first, then the enrollment: the order reassigning a customer takes them in.
     customer = Customer.objects.select_for_update().get(pk=enrollment.customer_id)
+    enrollment = _lock_submitted(enrollment, by)
     # Locking the class keeps two approvals for its last seat from both taking it.
     class_grade = ClassGrade.objects.select_for_update(of=("self",)).get(pk=enrollment.class_grade_id)
     student = Student.objects.filter(customer=customer).select_related("user").first()
@@ -378,6 +385,8 @@ def _portal_user(customer: Customer):
     """The student's portal login: the phone (E.164) is the username; the password is set by email link."""
     User = get_user_model()
     user = User.objects.filter(username=customer.phone).first()
+    if user is not None and (user.is_staff or Student.objects.filter(user=user).exists()):
+        raise ValidationError(LOGIN_TAKEN, code="login_taken")
     if user is None:
         try:
             with transaction.atomic():

@@ -48,7 +48,7 @@ def _initial(enrollment: Enrollment) -> dict:
 def _page(request, enrollment, token, form, *, upload_errors=(), document_errors=(), status=200):
     shown = enrollment.contract_text if not enrollments.is_open(enrollment) else enrollments.contract_text(enrollment)
     if enrollments.is_open(enrollment) and not form.is_bound:
-        form.initial["contract_digest"] = enrollments.contract_digest(shown)
+        form.initial["contract_digest"] = enrollments.contract_digest(enrollment)
     context = {
         "enrollment": enrollment,
         "class_grade": enrollment.class_grade,
@@ -114,7 +114,7 @@ def enrollment_form(request, token):
                 for field, field_errors in error.error_dict.items():
                     form.add_error(field, field_errors)
                 form.data = form.data.copy()
-                form.data["contract_digest"] = enrollments.contract_digest(enrollments.contract_text(enrollment))
+                form.data["contract_digest"] = enrollments.contract_digest(enrollment)
                 document_errors = [message for e in document_errors for message in e.messages]
                 return _page(request, enrollment, token, form, document_errors=document_errors, status=400)
             return redirect("enrollment_thanks", token=token)

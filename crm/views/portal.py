@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm import access
-from crm.forms import StudentPasswordResetForm
+from crm.forms import PortalLoginForm, StudentPasswordResetForm
 from crm.models import CourseRecord
 from crm.ratelimit import rate_limited
 from crm.services import academics
@@ -29,6 +29,7 @@ from crm.services import academics
 
 @method_decorator(rate_limited("portal-login"), name="post")
 class LoginView(auth_views.LoginView):
+    form_class = PortalLoginForm
     template_name = "crm/portal/login.html"
     redirect_authenticated_user = True
 

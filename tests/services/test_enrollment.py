@@ -26,7 +26,7 @@ def enrollment(sales):
 
 
 def submit(enrollment, **overrides):
-    shown = enrollments.contract_digest(enrollments.contract_text(enrollment))
+    shown = enrollments.contract_digest(enrollment)
     kwargs = {"enrollment": enrollment, "data": factories.student_data(), "agreed": True, "shown_digest": shown}
     return enrollments.enrollment_submit(**{**kwargs, **overrides})
 
@@ -187,9 +187,10 @@ def test_remove_a_document_before_submitting(enrollment, django_capture_on_commi
 def test_submit_records_the_data_and_the_contract_as_shown(enrollment):
     enrollments.documents_add(enrollment=enrollment, uploads=[files.png()])
     shown = enrollments.contract_text(enrollment)
-    result = submit(enrollment)
+    result = submit(enrollment, data=factories.student_data(name="王芳 Wang Fang"))
     assert result.status == Status.SUBMITTED
-    assert result.contract_text == shown and "Wang Fang" in shown
+    # The contract as shown, with the name the student gave (the lead's name may have been a nickname).
+    assert result.contract_text == shown.replace("Wang Fang", "王芳 Wang Fang")
     assert result.contract_agreed and result.contract_agreed_at and result.submitted_at
     assert result.id_number == "11010519491231002X"
     result.customer.refresh_from_db()
@@ -318,3 +319,21 @@ def test_reject_needs_a_reason_then_reopen_lets_the_student_correct(enrollment, 
 def test_reopen_only_a_rejected_enrollment(enrollment, sales):
     with pytest.raises(ValidationError):
         enrollments.enrollment_reopen(enrollment=enrollment, by=sales)
+
+
+def test_approve_refuses_a_login_that_belongs_to_someone_else(enrollment, sales):
+    submitted(enrollment)
+    factories.UserFactory(username="+8613900139000", is_staff=True)  # a colleague named by this phone
+    with pytest.raises(ValidationError, match="already belongs to another person"):
+        approve(enrollment, sales)
+    assert not Payment.objects.exists() and not Student.objects.exists()
+    enrollment.refresh_from_db()
+    assert enrollment.status == Status.SUBMITTED
+
+
+def test_no_link_is_sent_for_an_approved_enrollment(enrollment, sales):
+    submitted(enrollment)
+    approve(enrollment, sales)
+    with pytest.raises(ValidationError, match="already approved"):
+        enrollments.link_send(enrollment=enrollment, link_url="https://x", by=sales)
+    assert not mail.outbox
