@@ -61,6 +61,7 @@ def test_parallel_submits_leave_one_submission(enrollment, settings):
     data = {
         "name": "Wang Fang",
         "phone": "13900139000",
+        "email": "wang@example.com",
         "id_type": "passport",
         "id_number": "E12345678",
         "address": "Beijing",

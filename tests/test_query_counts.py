@@ -33,3 +33,26 @@ def test_changelist_queries_do_not_grow_with_rows(client, django_assert_max_num_
     add_rows(95)
     large = queries_for(client, django_assert_max_num_queries, url, small)
     assert large == small
+
+
+@pytest.mark.parametrize("model", ["classgrade", "courserecord", "studyrecord"])
+def test_teacher_lists_queries_do_not_grow_with_rows(client, django_assert_max_num_queries, teacher, model):
+    """The teacher's classes, lessons, and the editable attendance-and-grades list (one form per row)."""
+    client.force_login(teacher)
+    url = reverse(f"admin:crm_{model}_changelist") + "?all="
+
+    def add_rows(classes, students):
+        for _ in range(classes):
+            class_grade = factories.ClassGradeFactory()
+            class_grade.teachers.add(teacher)
+            lesson = factories.CourseRecordFactory(class_grade=class_grade, teacher=teacher)
+            for _ in range(students):
+                student = factories.StudentFactory()
+                student.classes.add(class_grade)
+                factories.StudyRecordFactory(student=student, course_record=lesson)
+
+    add_rows(2, 2)
+    small = queries_for(client, django_assert_max_num_queries, url, 40)
+    add_rows(8, 5)
+    large = queries_for(client, django_assert_max_num_queries, url, small)
+    assert large == small
