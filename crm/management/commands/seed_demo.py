@@ -41,7 +41,8 @@ class Command(BaseCommand):
         self.customers(data, users, classes)
         self.stdout.write(self.style.SUCCESS("Demo data is ready. Logins (username / password, role):"))
         for spec in data["users"]:
-            self.stdout.write(f"  {spec['username']:<10} {spec['password']:<20} {spec['role']}")
+            where = "/portal/" if spec["role"] == roles.STUDENT else "/admin/"
+            self.stdout.write(f"  {spec['username']:<10} {spec['password']:<20} {spec['role']:<14} at {where}")
 
     def users(self, specs):
         User = get_user_model()
