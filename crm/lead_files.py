@@ -51,6 +51,7 @@ COLUMNS = [
     Column("email", "email", "邮箱", ("电子邮件", "e-mail", "mail"), "wang.fang@example.com"),
     Column("source", "source", "来源", ("客户来源", "渠道"), "website"),
     Column("courses", "courses", "咨询课程", ("课程", "consult courses", "course"), "Python Full Stack"),
+    Column("branch", "campus", "校区", ("分校", "校区名称", "branch"), "Beijing Haidian"),
     Column("tags", "tags", "标签", ("tag",), "hot lead"),
     Column("consultant", "consultant", "顾问", ("课程顾问", "销售", "owner"), ""),
     Column("content", "content", "备注", ("咨询内容", "notes", "note", "inquiry"), "Asked about evening classes"),

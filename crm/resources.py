@@ -30,6 +30,7 @@ class CustomerResource(resources.ModelResource):
     email = _column("email")
     source = _column("source")
     courses = _column("courses")
+    branch = _column("branch")
     tags = _column("tags")
     consultant = _column("consultant")
     content = _column("content")
@@ -49,6 +50,9 @@ class CustomerResource(resources.ModelResource):
 
     def dehydrate_courses(self, customer):
         return ", ".join(course.name for course in customer.consult_courses.all())
+
+    def dehydrate_branch(self, customer):
+        return customer.branch.name if customer.branch else ""
 
     def dehydrate_tags(self, customer):
         return ", ".join(tag.name for tag in customer.tags.all())

@@ -149,7 +149,7 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
     def get_export_queryset(self, request):
         # The changelist's rows (its filters and crm.access), with what each exported row shows, fetched up front.
         queryset = super().get_export_queryset(request)
-        return queryset.select_related("consultant").prefetch_related("consult_courses", "tags")
+        return queryset.select_related("consultant", "branch").prefetch_related("consult_courses", "tags")
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "consultant":

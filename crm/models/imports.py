@@ -94,6 +94,7 @@ class LeadImportRow(models.Model):
     course_ids = models.CharField(max_length=255, blank=True)  # "3,5"
     tag_names = models.CharField(max_length=255, blank=True)  # "hot lead,student"
     consultant_id = models.BigIntegerField(null=True, blank=True)
+    branch_id = models.BigIntegerField(null=True, blank=True)  # the lead's campus
 
     class Meta:
         ordering = ["lead_import", "row_number"]

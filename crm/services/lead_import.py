@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import access, selectors
 from crm.lead_files import COLUMNS, SOURCE_ALIASES, open_lead_file, split_list
-from crm.models import Course, Customer, LeadImport, LeadImportRow, Tag
+from crm.models import Branch, Course, Customer, LeadImport, LeadImportRow, Tag
 from crm.phones import INVALID_PHONE, normalize_phone
 from crm.services.leads import duplicate_phone_message
 
@@ -44,6 +44,7 @@ INVALID_QQ = _("A QQ number is 5 to 12 digits.")
 INVALID_EMAIL = _("Enter a valid email address.")
 UNKNOWN_SOURCE = _("Unknown source “%(value)s”. Use one of: %(choices)s.")
 UNKNOWN_COURSE = _("Unknown course “%(value)s”.")
+UNKNOWN_CAMPUS = _("Unknown campus “%(value)s”.")
 UNKNOWN_CONSULTANT = _("Unknown consultant “%(value)s”: give the username of an active salesperson.")
 CONTACT_IN_FILE = _("The same %(column)s is given for another phone in row %(row)d.")
 CONTACT_TAKEN = _("This %(column)s already belongs to another customer.")
@@ -113,6 +114,7 @@ class RowCleaner:
                 self.sources[key.casefold()] = value
         self.source_names = ", ".join(str(label) for _value, label in Customer.Source.choices)
         self.courses = {name.casefold(): pk for pk, name in Course.objects.values_list("pk", "name")}
+        self.campuses = {name.casefold(): pk for pk, name in Branch.objects.values_list("pk", "name")}
         self.default_source = str(Customer.Source.OTHER.value)
         self.owner_mode = owner_mode
         self.round_robin = None
@@ -132,7 +134,7 @@ class RowCleaner:
 
     def clean(self, number: int, values: tuple[str, ...]) -> tuple:
         """The row as staged: (number, outcome, errors, phone, name, …). Runs once per row: kept lean."""
-        name, phone, qq, wechat, email, source, courses, tags, consultant, content = values  # lead_files.FIELDS
+        name, phone, qq, wechat, email, source, courses, campus, tags, consultant, content = values  # FIELDS
         errors = []  # (field, message)
         if not phone:
             errors.append(("phone", PHONE_REQUIRED))
@@ -164,6 +166,9 @@ class RowCleaner:
                 elif pk not in ids:
                     ids.append(pk)
             course_ids = ",".join(map(str, ids))
+        campus_id = self.campuses.get(campus.casefold()) if campus else None
+        if campus and campus_id is None:
+            errors.append(("branch", UNKNOWN_CAMPUS % {"value": campus}))
         tag_names = ",".join(dict.fromkeys(tag[:32] for tag in split_list(tags)))[:255] if tags else ""
         owner = self._owner(consultant, errors)
         return (
@@ -180,6 +185,7 @@ class RowCleaner:
             course_ids,
             tag_names,
             owner,
+            campus_id,
         )
 
     def _owner(self, name, errors):
@@ -207,6 +213,7 @@ _STAGED = [
     "course_ids",
     "tag_names",
     "consultant_id",
+    "branch_id",
 ]
 
 
@@ -280,6 +287,7 @@ def _plan_updates(rows) -> None:
     existing = rows.filter(outcome="").order_by("row_number")
     columns = ["pk", "row_number", "customer_id", "course_ids", "tag_names", "outcome"]
     columns += [*FILLABLE, *(f"customer__{field}" for field in FILLABLE)]  # the row's value, then the customer's
+    columns += ["branch_id", "customer__branch_id"]
     fills = list(enumerate(FILLABLE, start=6))
     width = len(FILLABLE)
     table = connection.ops.quote_name(LeadImportRow._meta.db_table)
@@ -306,6 +314,9 @@ def _plan_updates(rows) -> None:
                     if taken.get((field, value), customer_id) != customer_id:
                         continue  # already another customer's: leave the field empty rather than fail
                     changes[field] = value
+            campus_id, customer_campus_id = row[-2:]
+            if campus_id and not customer_campus_id:
+                changes["branch_id"] = campus_id
             if course_ids:
                 new_courses = [int(c) for c in course_ids.split(",") if c not in courses[customer_id]]
                 if new_courses:
@@ -402,7 +413,7 @@ def _apply(lead_import: LeadImport, by) -> None:
 def _insert_new_customers(lead_import: LeadImport, now) -> None:
     """INSERT … SELECT from the staged rows: one statement however many leads are new."""
     q = connection.ops.quote_name
-    copied = ["name", "phone", "qq", "wechat", "email", "source", "content", "consultant_id"]
+    copied = ["name", "phone", "qq", "wechat", "email", "source", "content", "consultant_id", "branch_id"]
     columns = ", ".join(q(c) for c in [*copied, "status", "created_at", "updated_at"])
     selected = ", ".join(q(c) for c in copied)
     with connection.cursor() as cursor:
@@ -419,14 +430,19 @@ def _fill_existing(rows, now) -> None:
     q = connection.ops.quote_name
     assignments = ", ".join(f"{q(f)} = CASE WHEN {q(f)} = '' THEN COALESCE(%s, '') ELSE {q(f)} END" for f in FILLABLE)
     sql = f"UPDATE {q(Customer._meta.db_table)} SET {assignments}, updated_at = %s WHERE id = %s"
+    campus_sql = f"UPDATE {q(Customer._meta.db_table)} SET branch_id = COALESCE(branch_id, %s) WHERE id = %s"
     updated = rows.filter(outcome=Outcome.UPDATED).values_list("customer_id", "changes")
     for batch in _batched(updated.iterator(chunk_size=BATCH), BATCH):
-        params = []
+        params, campuses = [], []
         for customer_id, changes in batch:
             plan = json.loads(changes)
             params.append([*(plan.get(field) for field in FILLABLE), now, customer_id])
+            if plan.get("branch_id"):
+                campuses.append([plan["branch_id"], customer_id])
         with connection.cursor() as cursor:
             cursor.executemany(sql, params)
+            if campuses:
+                cursor.executemany(campus_sql, campuses)
 
 
 def _link_courses_and_tags(lead_import: LeadImport) -> None:

@@ -102,7 +102,7 @@ MERGE_NOT_ALLOWED = _("Only sales managers can merge customers.")
 MERGE_SAME = _("Choose two different customers to merge.")
 MERGE_TWO_STUDENTS = _("Both customers are already students; they cannot be merged here.")
 MERGE_SAME_CLASS = _("Both customers have an enrollment in %(class)s; resolve one of them first.")
-MERGE_FILLED = ["name", "qq", "wechat", "email", "content"]
+MERGE_FILLED = ["name", "qq", "wechat", "email", "content", "branch"]
 STATUS_RANK = [Customer.Status.LOST, Customer.Status.NEW, Customer.Status.FOLLOWING, Customer.Status.ENROLLED]
 
 

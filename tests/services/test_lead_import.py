@@ -259,8 +259,23 @@ def test_history_records_imported_customers_with_the_importer(sales):
 
 def test_template_file_reimports_cleanly(sales):
     factories.CourseFactory(name="Python Full Stack")
+    factories.BranchFactory(name="Beijing Haidian")
     lead_import = preview(csv_file(template_csv().decode("utf-8")), sales)
     assert (lead_import.new, lead_import.invalid, lead_import.unknown_columns) == (1, 0, [])
+
+
+def test_campus_column_sets_new_leads_and_fills_existing_ones(sales):
+    haidian = factories.BranchFactory(name="Beijing Haidian")
+    existing = factories.CustomerFactory(consultant=sales, phone="+8613800138001", branch=None)
+    text = "姓名,电话,校区\n新,13800138000,beijing haidian\n旧,13800138001,Beijing Haidian\n错,13800138002,Mars\n"
+    lead_import = preview(csv_file(text), sales)
+    assert (lead_import.new, lead_import.updated, lead_import.invalid) == (1, 1, 1)
+    [(row, _column, reason)] = list(service.invalid_rows(lead_import))
+    assert (row, reason) == (4, "Unknown campus “Mars”.")
+    service.lead_import_confirm(lead_import=lead_import, by=sales)
+    assert Customer.objects.get(phone="+8613800138000").branch == haidian
+    existing.refresh_from_db()
+    assert existing.branch == haidian
 
 
 def test_import_leads_command_dry_run_then_import(tmp_path, sales):
