@@ -338,7 +338,7 @@ def homework_to_grade(user) -> Table:
             "course": row["course_record__class_grade__course__name"],
             "semester": row["course_record__class_grade__semester"],
         }
-        url = _changelist(StudyRecord, course_record__id__exact=row["course_record_id"], score__exact="")
+        url = _changelist(StudyRecord, course_record__id__exact=row["course_record_id"], graded="no")
         table.rows.append(
             [
                 Cell(class_label),

@@ -134,7 +134,7 @@ def test_dashboard_page_shows_charts_and_tables(client_for, manager, school):
     assert "66.7" in page and "Conversion by salesperson" in page
 
 
-def test_teacher_sees_classes_and_homework_to_grade(teacher, other_teacher):
+def test_teacher_sees_classes_and_homework_to_grade(client, teacher, other_teacher):
     mine = factories.ClassGradeFactory()
     mine.teachers.add(teacher)
     theirs = factories.ClassGradeFactory()
@@ -150,6 +150,9 @@ def test_teacher_sees_classes_and_homework_to_grade(teacher, other_teacher):
 
     board = reports.dashboard(teacher)
     assert values(board.table("classes")) == [[mine, 1, 1, 2]]
+    client.force_login(teacher)
+    to_grade = board.table("homework").rows[0][2]
+    assert client.get(to_grade.url).context["cl"].result_count == to_grade.value == 1
     homework = values(board.table("homework"))
     assert homework == [[f"{mine.course.name}, semester {mine.semester}", "1. Intro", 1]]
     assert board.table("sources") is None
