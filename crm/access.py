@@ -118,6 +118,26 @@ def can_reach(user, obj: Model) -> bool:
     return visible(user, type(obj)).filter(pk=obj.pk).exists()
 
 
+def _owned(user, via: str = "") -> Q:
+    return Q() if sees_all_customers(user) else Q(**{f"{via}consultant_id": user.pk})
+
+
+def counted_customers(user) -> QuerySet[Customer]:
+    """The leads a person's figures count: everyone's for managers; a salesperson's own only (a lead shared
+    with them is still its owner's figure, so no lead is counted on two salespeople's dashboards)."""
+    return visible(user, Customer).filter(_owned(user))
+
+
+def counted_payments(user) -> QuerySet[Payment]:
+    """The payments a person's figures count: those of the customers `counted_customers` counts."""
+    return visible(user, Payment).filter(_owned(user, "customer__"))
+
+
+def owner_params(user, via: str = "") -> dict:
+    """Changelist parameters that show what `counted_*` counts (the owner, for a salesperson)."""
+    return {} if sees_all_customers(user) else {f"{via}consultant__id__exact": user.pk}
+
+
 def portal_student(user) -> Student | None:
     """The student record behind a portal login; the portal shows nothing else."""
     if not user.is_authenticated or not user.is_active:

@@ -134,7 +134,7 @@ def _month_range(month: datetime.date, filters: Filters) -> dict:
 
 def leads(user, filters: Filters) -> QuerySet[Customer]:
     """The leads the figures count: those `user` reaches, created in the range, of the campus and course."""
-    queryset = access.visible(user, Customer).filter(filters.cohort())
+    queryset = access.counted_customers(user).filter(filters.cohort())
     if filters.course:
         interested = Customer.consult_courses.through.objects.filter(course_id=filters.course.pk)
         queryset = queryset.filter(pk__in=interested.values("customer_id"))
@@ -143,10 +143,23 @@ def leads(user, filters: Filters) -> QuerySet[Customer]:
 
 def payments(user, filters: Filters) -> QuerySet[Payment]:
     """The payments of those leads (course: the payment's course)."""
-    queryset = access.visible(user, Payment).filter(filters.cohort("customer__"))
+    queryset = access.counted_payments(user).filter(filters.cohort("customer__"))
     if filters.course:
         queryset = queryset.filter(course=filters.course)
     return queryset.order_by()
+
+
+def _lead_params(user, filters: Filters) -> dict:
+    """The customer list's parameters for the leads `leads(user, filters)` counts."""
+    return {**filters.lead_params(), **access.owner_params(user)}
+
+
+def _payment_params(user, filters: Filters) -> dict:
+    """The payment list's parameters for the payments `payments(user, filters)` counts (PaymentAdmin allows them)."""
+    params = {f"customer__{key}": value for key, value in filters.lead_params().items() if "courses" not in key}
+    if filters.course:
+        params["course__id__exact"] = filters.course.pk
+    return {**params, **access.owner_params(user, "customer__")}
 
 
 def _counts(queryset, *group):
@@ -179,18 +192,18 @@ def _conversion_chart(table: Table, kind: str = "bar") -> dict:
 def leads_by_source(user, filters: Filters) -> Table:
     labels = dict(Customer.Source.choices)
     table = Table("sources", _("Leads and conversion by source"), [_("source"), *CONVERSION_HEADERS])
-    base = filters.lead_params()
+    base = _lead_params(user, filters)
     for row in _counts(leads(user, filters), "source").order_by("-leads", "source"):
         source = row["source"]
         label = labels.get(source, source) if source else NO_SOURCE
-        table.rows.append(_conversion_row(Cell(label), row, {**base, "source__exact": source or None}))
+        table.rows.append(_conversion_row(Cell(label), row, {**base, "source__exact": source}))
     table.chart = _conversion_chart(table)
     return table
 
 
 def conversion_by_month(user, filters: Filters) -> Table:
     table = Table("months", _("Leads and conversion by month"), [_("month"), *CONVERSION_HEADERS])
-    base = filters.lead_params()
+    base = _lead_params(user, filters)
     monthly = _counts(leads(user, filters).annotate(month=TruncMonth("created_at")), "month").order_by("month")
     for row in monthly:
         month = row["month"].date() if isinstance(row["month"], datetime.datetime) else row["month"]
@@ -203,7 +216,7 @@ def conversion_by_month(user, filters: Filters) -> Table:
 def status_funnel(user, filters: Filters) -> Table:
     counts = dict(leads(user, filters).values_list("status").annotate(n=Count("pk")))
     table = Table("funnel", _("Status funnel"), [_("status"), _("leads")])
-    base = filters.lead_params()
+    base = _lead_params(user, filters)
     for value, label in Customer.Status.choices:
         table.rows.append([Cell(label), Cell(counts.get(value, 0), _changelist(Customer, **base, status__exact=value))])
     table.chart = {
@@ -216,7 +229,7 @@ def status_funnel(user, filters: Filters) -> Table:
 
 def conversion_by_salesperson(user, filters: Filters) -> Table:
     table = Table("salespeople", _("Conversion by salesperson"), [_("consultant"), *CONVERSION_HEADERS])
-    base = filters.lead_params()
+    base = _lead_params(user, filters)
     group = ["consultant_id", "consultant__username", "consultant__first_name", "consultant__last_name"]
     for row in _counts(leads(user, filters), *group).order_by("-leads", "consultant__username"):
         name = f"{row['consultant__first_name']} {row['consultant__last_name']}".strip()
@@ -244,12 +257,13 @@ def payments_by_month_and_course(user, filters: Filters) -> Table:
     for row in monthly:
         month = row["month"].date() if isinstance(row["month"], datetime.datetime) else row["month"]
         label = date_format(month, "YEAR_MONTH_FORMAT")
-        url = _changelist(
-            Payment,
-            course__id__exact=row["course_id"],
-            paid_at__gte=_day_start(month).isoformat(),
-            paid_at__lt=_day_start(_next_month(month)).isoformat(),
-        )
+        params = {
+            **_payment_params(user, filters),
+            "course__id__exact": row["course_id"],
+            "paid_at__gte": _day_start(month).isoformat(),
+            "paid_at__lt": _day_start(_next_month(month)).isoformat(),
+        }
+        url = _changelist(Payment, **params)
         table.rows.append([Cell(label), Cell(row["course__name"]), Cell(row["count"], url), Cell(row["total"])])
         if label not in months:
             months.append(label)
@@ -279,9 +293,11 @@ def payments_this_month(user) -> list[Cell]:
     today = timezone.localdate()
     first = today.replace(day=1)
     start, end = _day_start(first), _day_start(_next_month(first))
-    this_month = access.visible(user, Payment).filter(paid_at__gte=start, paid_at__lt=end)
+    this_month = access.counted_payments(user).filter(paid_at__gte=start, paid_at__lt=end)
     totals = this_month.aggregate(count=Count("pk"), total=Sum("amount"))
-    url = _changelist(Payment, paid_at__gte=start.isoformat(), paid_at__lt=end.isoformat())
+    url = _changelist(
+        Payment, **access.owner_params(user, "customer__"), paid_at__gte=start.isoformat(), paid_at__lt=end.isoformat()
+    )
     return [Cell(totals["count"], url), Cell(totals["total"] or Decimal("0.00"), url)]
 
 
@@ -308,7 +324,7 @@ def my_classes(user) -> Table:
                 Cell(class_grade.student_count),
                 Cell(
                     class_grade.lessons_held,
-                    _changelist(CourseRecord, class_grade__id__exact=class_grade.pk),
+                    _changelist(CourseRecord, class_grade__id__exact=class_grade.pk, date__lte=today.isoformat()),
                 ),
                 Cell(class_grade.lessons_planned),
             ]
@@ -382,7 +398,3 @@ def dashboard(user, filters: Filters | None = None) -> Dashboard:
         board.tables += [my_classes(user), homework_to_grade(user)]
         board.next_lessons = next_lessons(user)
     return board
-
-
-def table_for_export(user, key: str, filters: Filters) -> Table | None:
-    return dashboard(user, filters).table(key)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from crm import reports
 from crm.models import Customer
+from crm.services import leads as leads_service
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -99,16 +100,30 @@ def test_an_empty_range_divides_by_nothing(manager, school):
     assert reports.rate(0, 0) is None
 
 
-def test_numbers_link_to_the_rows_they_count(client_for, sales, school):
-    client = client_for(sales)
-    board = client.get(reverse("admin:index"), {"date_from": "2026-09-01", "branch": school["X"].pk}).context[
-        "dashboard"
-    ]
-    for row in board.table("sources").rows + board.table("months").rows:
-        for cell in row[1:3]:
-            listed = client.get(cell.url)
-            assert listed.status_code == 200, cell.url
-            assert listed.context["cl"].result_count == cell.value, cell.url
+@pytest.mark.parametrize("who", ["sales", "manager"])
+@pytest.mark.parametrize("query", [{}, {"date_from": "2026-09-01", "branch": "X"}, {"course": "Python"}])
+def test_numbers_link_to_the_rows_they_count(client_for, sales, manager, other_sales, school, who, query):
+    # A colleague's lead shared with the salesperson: they reach it, but it is its owner's figure.
+    shared = Customer.objects.filter(consultant=other_sales).first()
+    leads_service.customer_share(customers=[shared], with_user=sales, by=manager)
+    query = {key: school[value].pk if value in school else value for key, value in query.items()}
+    client = client_for({"sales": sales, "manager": manager}[who])
+    board = client.get(reverse("admin:index"), query).context["dashboard"]
+    tables = ["sources", "months", "funnel"] + (["salespeople", "payments"] if who == "manager" else [])
+    cells = [cell for key in tables for row in board.table(key).rows for cell in row if cell.url]
+    cells += [cell for cell in board.payments_this_month if cell.url][:1]
+    assert cells
+    for cell in cells:
+        listed = client.get(cell.url)
+        assert listed.status_code == 200, cell.url
+        assert listed.context["cl"].result_count == cell.value, cell.url
+
+
+def test_a_shared_lead_stays_its_owners_figure(sales, other_sales, manager, school):
+    before = values(reports.dashboard(sales).table("funnel"))
+    shared = Customer.objects.filter(consultant=other_sales).first()
+    leads_service.customer_share(customers=[shared], with_user=sales, by=manager)
+    assert values(reports.dashboard(sales).table("funnel")) == before
 
 
 def test_payments_this_month_counts_the_users_customers(sales, other_sales, school):
@@ -151,6 +166,8 @@ def test_teacher_sees_classes_and_homework_to_grade(client, teacher, other_teach
     board = reports.dashboard(teacher)
     assert values(board.table("classes")) == [[mine, 1, 1, 2]]
     client.force_login(teacher)
+    held = board.table("classes").rows[0][2]
+    assert client.get(held.url).context["cl"].result_count == held.value
     to_grade = board.table("homework").rows[0][2]
     assert client.get(to_grade.url).context["cl"].result_count == to_grade.value == 1
     homework = values(board.table("homework"))

@@ -26,6 +26,17 @@ class PaymentAdmin(CRMHistoryAdmin):
         (_("Record"), {"fields": ["consultant", "note"]}),
     ]
 
+    # The dashboard's payment figures link here narrowed to their leads (the list is already access-restricted).
+    DASHBOARD_LOOKUPS = {
+        "customer__created_at__gte",
+        "customer__created_at__lt",
+        "customer__branch__id__exact",
+        "customer__consultant__id__exact",
+    }
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup in self.DASHBOARD_LOOKUPS or super().lookup_allowed(lookup, value, request)
+
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
         initial.setdefault("paid_at", timezone.now())

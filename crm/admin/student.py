@@ -9,6 +9,6 @@ from .base import CRMAdmin
 class StudentAdmin(CRMAdmin):
     list_display = ["customer", "user"]
     list_select_related = ["customer", "user"]
-    list_filter = ["classes"]
+    list_filter = [("classes", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["customer__name", "customer__phone", "user__username"]
     autocomplete_fields = ["customer", "user", "classes"]

@@ -54,6 +54,9 @@ class StudyRecordAdmin(CRMAdmin):
     fields = ["student", "course_record", "attendance", "score", "memo", "homework", "submitted_at", "created_at"]
     actions = ["mark_present"]
 
+    def has_add_permission(self, request):
+        return False  # records come with their lesson (crm.services.academics.lesson_create)
+
     def get_readonly_fields(self, request, obj=None):
         # A record belongs to its student and lesson; the teacher records what happened, not who was there.
         return [*self.readonly_fields, "student", "course_record"] if obj else self.readonly_fields

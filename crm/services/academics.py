@@ -53,8 +53,8 @@ def study_records_for_new_student(*, student: Student, class_grade: ClassGrade) 
 @transaction.atomic
 def study_record_save(*, record: StudyRecord, by) -> StudyRecord:
     """Attendance, score and the teacher's note of one student's lesson."""
-    if not (by.has_perm("crm.change_studyrecord") and access.can_reach(by, record)):
-        raise PermissionDenied(NOT_YOUR_RECORD)
+    if record.pk is None or not (by.has_perm("crm.change_studyrecord") and access.can_reach(by, record)):
+        raise PermissionDenied(NOT_YOUR_RECORD)  # records are made with their lesson, never one by one
     record.full_clean()
     # Only what the teacher records: a homework file handed in meanwhile must not be overwritten by this save.
     record.save(update_fields=["attendance", "score", "memo"])
