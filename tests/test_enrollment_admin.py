@@ -164,3 +164,22 @@ def test_admin_add_page_goes_through_the_service(client_for, sales, customer):
     client.post(reverse("admin:crm_enrollment_add"), {"customer": customer.pk, "class_grade": other.pk})
     enrollment = Enrollment.objects.get()
     assert enrollment.consultant == sales and enrollment.history.get().history_user == sales
+
+
+def test_a_mail_server_that_is_down_is_said_in_words(client_for, sales, customer, settings):
+    settings.EMAIL_BACKEND = "tests.email_backends.DownEmailBackend"
+    enrollment = enrollments.enrollment_start(customer=customer, class_grade=factories.ClassGradeFactory(), by=sales)
+    response = client_for(sales).post(url("send_link", enrollment.pk), follow=True)
+    assert response.status_code == 200
+    assert str(enrollments.EMAIL_FAILED) in response.content.decode()  # shown on the audit desk, in words
+
+
+def test_approval_stands_when_the_welcome_email_fails(
+    client_for, sales, submitted, settings, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "tests.email_backends.DownEmailBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(sales).post(url("approve", submitted.pk), {"amount": "9800.00", "method": "cash"})
+    assert response.status_code == 302
+    submitted.refresh_from_db()
+    assert submitted.status == Status.APPROVED and Payment.objects.count() == 1

@@ -6,7 +6,9 @@ so two tabs, a double click or two auditors end with one submission and one paym
 
 import datetime
 import hashlib
+import logging
 import re
+import smtplib
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,12 +33,16 @@ from crm.models import ClassGrade, Customer, Enrollment, EnrollmentDocument, Pay
 from crm.services import academics
 from crm.uploads import check_document
 
+logger = logging.getLogger(__name__)
 LINK_SALT = "crm.enrollment.link"
 Status = Enrollment.Status
 
 NOT_YOURS = _("This customer is not yours to enroll.")
 CLASS_FULL = _("%(class)s is full: no seats are left.")
 ALREADY_APPROVED = _("This enrollment is already approved; its link can no longer be changed.")
+EMAIL_FAILED = _(
+    "The email could not be sent (the mail server did not take it); copy the link and send it another way."
+)
 NO_EMAIL = _("This customer has no email address; copy the link and send it another way.")
 NOT_OPEN = _("This enrollment form is no longer open for changes.")
 TOO_MANY_DOCUMENTS = _("At most %(count)d documents can be uploaded; remove one first.")
@@ -178,7 +184,11 @@ def link_send(*, enrollment: Enrollment, link_url: str, by) -> None:
         "consultant": by.get_full_name() or by.get_username(),
         "school": school,
     }
-    send_mail(subject, body, None, [email])
+    try:
+        send_mail(subject, body, None, [email])
+    except (smtplib.SMTPException, OSError) as error:  # the mail server refused or could not be reached
+        logger.warning("Enrollment link email to %s failed: %s", email, error)
+        raise ValidationError(EMAIL_FAILED, code="email_failed") from None
 
 
 # --- the student ------------------------------------------------------------------------------------------------
@@ -377,7 +387,8 @@ def enrollment_approve(
     user = student.user
     if user.email and not user.has_usable_password():
         url = set_password_url(user)
-        transaction.on_commit(lambda: _send_set_password(user, url, class_grade))
+        # After the commit, and robust: a mail server that is down must not undo or hide a finished approval.
+        transaction.on_commit(lambda: _send_set_password(user, url, class_grade), robust=True)
     return payment
 
 
