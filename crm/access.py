@@ -118,24 +118,30 @@ def can_reach(user, obj: Model) -> bool:
     return visible(user, type(obj)).filter(pk=obj.pk).exists()
 
 
-def _owned(user, via: str = "") -> Q:
-    return Q() if sees_all_customers(user) else Q(**{f"{via}consultant_id": user.pk})
+def _counted_owner(user) -> int | None:
+    """Whose leads a person's figures count: None for everyone's (managers), else the salesperson's own."""
+    return None if sees_all_customers(user) else user.pk
 
 
 def counted_customers(user) -> QuerySet[Customer]:
     """The leads a person's figures count: everyone's for managers; a salesperson's own only (a lead shared
     with them is still its owner's figure, so no lead is counted on two salespeople's dashboards)."""
-    return visible(user, Customer).filter(_owned(user))
+    owner = _counted_owner(user)
+    queryset = visible(user, Customer)
+    return queryset if owner is None else queryset.filter(consultant_id=owner)
 
 
 def counted_payments(user) -> QuerySet[Payment]:
     """The payments a person's figures count: those of the customers `counted_customers` counts."""
-    return visible(user, Payment).filter(_owned(user, "customer__"))
+    owner = _counted_owner(user)
+    queryset = visible(user, Payment)
+    return queryset if owner is None else queryset.filter(customer__consultant_id=owner)
 
 
 def owner_params(user, via: str = "") -> dict:
     """Changelist parameters that show what `counted_*` counts (the owner, for a salesperson)."""
-    return {} if sees_all_customers(user) else {f"{via}consultant__id__exact": user.pk}
+    owner = _counted_owner(user)
+    return {} if owner is None else {f"{via}consultant__id__exact": owner}
 
 
 def portal_student(user) -> Student | None:

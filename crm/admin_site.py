@@ -27,7 +27,7 @@ class CRMAdminSite(admin.AdminSite):
 
     def dashboard_export(self, request, key):
         """One dashboard table, with the same filters, as CSV (Excel opens the UTF-8 BOM correctly)."""
-        table = reports.dashboard(request.user, DashboardFilterForm(request.GET or None).filters()).table(key)
+        table = reports.table(request.user, key, DashboardFilterForm(request.GET or None).filters())
         if table is None:
             raise Http404(_("There is no such table on your dashboard."))
         response = HttpResponse(content_type="text/csv; charset=utf-8")

@@ -16,7 +16,7 @@ from crm.id_numbers import birth_date, validate_mainland_id
 from crm.models import Branch, Course, Enrollment, Payment
 from crm.phones import format_phone, normalize_phone
 from crm.reports import Filters
-from crm.services.enrollment import StudentData
+from crm.services.enrollment import StudentData, seats_left
 
 BIRTHDAY_MISMATCH = _("The birthday does not match the one in the ID number.")
 BAD_OTHER_ID = _("Enter the document number as printed: 5 to 20 letters and digits.")
@@ -97,7 +97,7 @@ class StudentDataForm(forms.Form):
 
 class ClassChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, class_grade):
-        left = max(class_grade.capacity - class_grade.seats_taken, 0)
+        left = seats_left(class_grade)
         if not left:
             return _("%(class)s — full") % {"class": class_grade}
         return _("%(class)s — %(left)d of %(capacity)d seats left, starts %(start)s") % {
@@ -114,7 +114,7 @@ class FullClassesDisabled(forms.Select):
     def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
         option = super().create_option(name, value, label, selected, index, subindex, attrs)
         instance = getattr(value, "instance", None)
-        if instance is not None and instance.seats_taken >= instance.capacity:
+        if instance is not None and not seats_left(instance):
             option["attrs"]["disabled"] = True
         return option
 

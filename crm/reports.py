@@ -313,7 +313,7 @@ def my_classes(user) -> Table:
             lessons_held=Count("lessons", filter=Q(lessons__date__lte=today), distinct=True),
             lessons_planned=Count("lessons", distinct=True),
         )
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        .filter(selectors.not_ended())
         .order_by("start_date", "pk")
     )
     table = Table("classes", _("My classes"), [_("class"), _("students"), _("lessons held"), _("lessons planned")])
@@ -378,23 +378,45 @@ def next_lessons(user, limit: int = 5):
 # --- the dashboard per person ---------------------------------------------------------------------------------
 
 
+def _sales_side(user) -> bool:
+    return user.has_perm("crm.view_customer")
+
+
+def _managers(user) -> bool:
+    return _sales_side(user) and access.sees_all_customers(user)
+
+
+def _teachers(user) -> bool:
+    return user.has_perm("crm.view_courserecord") and not access.sees_all_classes(user)
+
+
+# Every table of the dashboard, in page order: who sees it, and how it is built (teachers' ignore the filters).
+TABLES = {
+    "sources": (_sales_side, leads_by_source),
+    "months": (_sales_side, conversion_by_month),
+    "funnel": (_sales_side, status_funnel),
+    "salespeople": (_managers, conversion_by_salesperson),
+    "payments": (lambda user: _managers(user) and user.has_perm("crm.view_payment"), payments_by_month_and_course),
+    "classes": (_teachers, lambda user, filters: my_classes(user)),
+    "homework": (_teachers, lambda user, filters: homework_to_grade(user)),
+}
+
+
+def table(user, key: str, filters: Filters) -> Table | None:
+    """One table of the user's dashboard (for its CSV), built alone; None if it is not on their dashboard."""
+    shows, build = TABLES.get(key, (lambda user: False, None))
+    return build(user, filters) if shows(user) else None
+
+
 def dashboard(user, filters: Filters | None = None) -> Dashboard:
     """What the person sees on the front page: their role's figures, all through crm.access."""
     filters = filters or Filters()
-    board = Dashboard(filters=filters)
-    if user.has_perm("crm.view_customer"):
-        board.has_lead_figures = True
-        board.tables += [leads_by_source(user, filters), conversion_by_month(user, filters)]
-        board.tables.append(status_funnel(user, filters))
-        if access.sees_all_customers(user):
-            board.tables.append(conversion_by_salesperson(user, filters))
+    board = Dashboard(filters=filters, has_lead_figures=_sales_side(user))
+    board.tables = [build(user, filters) for shows, build in TABLES.values() if shows(user)]
     if user.has_perm("crm.view_payment"):
         board.payments_this_month = payments_this_month(user)
-        if access.sees_all_customers(user):
-            board.tables.append(payments_by_month_and_course(user, filters))
     if user.has_perm("crm.view_followup"):
         board.follow_ups = follow_ups_due(user)
-    if user.has_perm("crm.view_courserecord") and not access.sees_all_classes(user):
-        board.tables += [my_classes(user), homework_to_grade(user)]
+    if _teachers(user):
         board.next_lessons = next_lessons(user)
     return board

@@ -46,12 +46,16 @@ def due_within(follow_ups: QuerySet[FollowUp], days: int) -> QuerySet[FollowUp]:
     )
 
 
+def not_ended() -> Q:
+    """Classes still running or to come (an open end date counts as running)."""
+    return Q(end_date__isnull=True) | Q(end_date__gte=timezone.localdate())
+
+
 def classes_open_for_enrollment(user) -> QuerySet[ClassGrade]:
     """Classes not yet ended that `user` may enroll students in, each with `seats_taken`."""
-    today = timezone.localdate()
     return (
         access.visible_classes(user)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        .filter(not_ended())
         .annotate(seats_taken=Count("students", distinct=True))
         .order_by("start_date", "course__name", "semester")
     )

@@ -176,3 +176,23 @@ def submit_enrollment(enrollment, **data):
     return enrollments.enrollment_submit(
         enrollment=enrollment, data=student_data(**data), agreed=True, shown_digest=shown
     )
+
+
+def enrollment_form_post(contract_digest: str, **overrides) -> dict:
+    """What the student's browser posts to submit the enrollment form (None drops a field)."""
+    data = {
+        "name": "Wang Fang",
+        "phone": "139 0013 9000",
+        "email": "wang@example.com",
+        "id_type": "mainland_id",
+        "id_number": "11010519491231002x",
+        "birthday": "",
+        "address": "1 Changan Ave",
+        "emergency_contact": "Wang Lei",
+        "emergency_phone": "13800138001",
+        "agree": "on",
+        "contract_digest": contract_digest,
+        "submit": "1",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}

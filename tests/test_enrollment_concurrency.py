@@ -57,20 +57,9 @@ def enrollment(make_user):
 def test_parallel_submits_leave_one_submission(enrollment, settings):
     settings.PUBLIC_RATE_LIMIT_PER_MINUTE = 1000
     link = enrollment.get_public_url()
-    digest = enrollments.contract_digest(enrollment)
-    data = {
-        "name": "Wang Fang",
-        "phone": "13900139000",
-        "email": "wang@example.com",
-        "id_type": "passport",
-        "id_number": "E12345678",
-        "address": "Beijing",
-        "emergency_contact": "Wang Lei",
-        "emergency_phone": "13800138001",
-        "agree": "on",
-        "contract_digest": digest,
-        "submit": "1",
-    }
+    data = factories.enrollment_form_post(
+        enrollments.contract_digest(enrollment), id_type="passport", id_number="E12345678", address="Beijing"
+    )
     counter = iter(range(PARALLEL))
 
     def submit():

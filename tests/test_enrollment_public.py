@@ -29,23 +29,9 @@ def link(enrollment):
 
 
 def form_data(client, link, **overrides):
-    page = client.get(link)
-    data = {
-        "name": "Wang Fang",
-        "phone": "139 0013 9000",
-        "email": "wang@example.com",
-        "id_type": "mainland_id",
-        "id_number": "11010519491231002x",
-        "birthday": "",
-        "address": "1 Changan Ave",
-        "emergency_contact": "Wang Lei",
-        "emergency_phone": "13800138001",
-        "agree": "on",
-        "contract_digest": page.context["form"].initial["contract_digest"],
-        "submit": "1",
-    }
-    data.update(overrides)
-    return {key: value for key, value in data.items() if value is not None}
+    """The form as the student submits it, with the contract fingerprint the page gave them."""
+    digest = client.get(link).context["form"].initial["contract_digest"]
+    return factories.enrollment_form_post(digest, **overrides)
 
 
 def test_page_shows_class_course_price_and_the_filled_contract(client, link, enrollment):

@@ -33,11 +33,6 @@ class CourseRecordAdmin(CRMAdmin):
         (_("Homework"), {"fields": ["has_homework", "homework_title", "homework_brief", "homework_deadline"]}),
     ]
 
-    def get_queryset(self, request):
-        # The changelist skips list_select_related when the queryset already selects related rows (the
-        # model's manager does, for the class): name them here so the teacher column costs no query per row.
-        return super().get_queryset(request).select_related(*self.list_select_related)
-
     def get_readonly_fields(self, request, obj=None):
         # A lesson's study records belong to its class's students: the class is fixed once the lesson exists.
         return [*self.readonly_fields, "class_grade"] if obj else self.readonly_fields

@@ -112,10 +112,8 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
 
     def start_enrollment_view(self, request, object_id):
         """Pick a class (seats left shown, full ones disabled); the enrollment page then shows the link."""
-        customer = self.get_object(request, object_id)  # narrowed by crm.access: another's customer is absent
-        if customer is None:
-            self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.can_start_enrollment(request, customer):
+        customer = self.reachable_object(request, object_id, change=True)
+        if not request.user.has_perm("crm.add_enrollment"):
             raise PermissionDenied
         form = StartEnrollmentForm(request.POST or None, user=request.user)
         if request.method == "POST" and form.is_valid():

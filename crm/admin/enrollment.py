@@ -4,16 +4,15 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from crm import access
 from crm.forms import ApproveForm, RejectForm
 from crm.models import Enrollment, EnrollmentDocument
 from crm.services import enrollment as enrollments
+from crm.uploads import file_response
 
 from .base import CRMHistoryAdmin, CRMTabularInline
 
@@ -119,15 +118,6 @@ class EnrollmentAdmin(CRMHistoryAdmin):
             ),
         ] + super().get_urls()
 
-    def _enrollment(self, request, object_id, *, change=True) -> Enrollment:
-        enrollment = self.get_object(request, object_id)  # narrowed by crm.access: another's row is absent
-        if enrollment is None:
-            self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        allowed = self.has_change_permission if change else self.has_view_permission
-        if not allowed(request, enrollment):
-            raise PermissionDenied
-        return enrollment
-
     def _back(self, enrollment):
         return redirect("admin:crm_enrollment_change", enrollment.pk)
 
@@ -140,7 +130,8 @@ class EnrollmentAdmin(CRMHistoryAdmin):
         except PermissionDenied as error:
             self.message_user(request, str(error) or enrollments.CANNOT_AUDIT, messages.ERROR)
         else:
-            self.message_user(request, success_message, messages.SUCCESS)
+            message = success_message() if callable(success_message) else success_message
+            self.message_user(request, message, messages.SUCCESS)
         return self._back(enrollment)
 
     @staticmethod
@@ -158,7 +149,9 @@ class EnrollmentAdmin(CRMHistoryAdmin):
         if enrollment is not None and self.has_view_permission(request, enrollment):
             extra = {
                 "enrollment": enrollment,
-                "public_link": self.link_url(request, enrollment) if enrollment.status != "approved" else "",
+                "public_link": ""
+                if enrollment.status == Enrollment.Status.APPROVED
+                else self.link_url(request, enrollment),
                 "documents": [(document, self.document_url(document)) for document in enrollment.documents.all()],
                 "can_change": self.has_change_permission(request, enrollment),
                 "link_days": settings.ENROLLMENT_LINK_MAX_AGE_DAYS,
@@ -167,7 +160,7 @@ class EnrollmentAdmin(CRMHistoryAdmin):
 
     def _post_step(self, request, object_id, step, success_message):
         """A one-button step of the flow (POST only; a GET just goes back to the desk)."""
-        enrollment = self._enrollment(request, object_id)
+        enrollment = self.reachable_object(request, object_id, change=True)
         if request.method != "POST":
             return self._back(enrollment)
         return self._run(request, enrollment, lambda: step(enrollment), success_message)
@@ -210,37 +203,37 @@ class EnrollmentAdmin(CRMHistoryAdmin):
         return TemplateResponse(request, template, context, status=400 if form.errors else 200)
 
     def approve_view(self, request, object_id):
-        enrollment = self._enrollment(request, object_id)
+        enrollment = self.reachable_object(request, object_id, change=True)
         initial = {"amount": enrollment.class_grade.course.price}
         form = ApproveForm(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
-            try:
+
+            def approve():
                 enrollments.enrollment_approve(
                     enrollment=enrollment,
                     by=request.user,
                     set_password_url=lambda user: self.public_url(request, enrollments.set_password_path(user)),
                     **form.cleaned_data,
                 )
-            except (ValidationError, PermissionDenied) as error:
-                text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-                self.message_user(request, text, messages.ERROR)
-                return self._back(enrollment)
-            enrollment.customer.refresh_from_db()
-            done = (
-                _("Approved: the payment is recorded, %(name)s is in %(class)s and was emailed a portal login.")
-                if enrollment.customer.email
-                else _(
-                    "Approved: the payment is recorded and %(name)s is in %(class)s. They have no email address, "
-                    "so no set-password link was sent: add one and use “Forgot your password?” on the portal."
-                )
-            )
-            params = {"name": enrollment.customer.name, "class": enrollment.class_grade}
-            self.message_user(request, done % params, messages.SUCCESS)
-            return self._back(enrollment)
+
+            return self._run(request, enrollment, approve, lambda: self._approved_message(enrollment))
         return self._step_page(request, enrollment, form, _("Approve enrollment"), "admin/crm/enrollment/approve.html")
 
+    @staticmethod
+    def _approved_message(enrollment) -> str:
+        enrollment.customer.refresh_from_db()
+        done = (
+            _("Approved: the payment is recorded, %(name)s is in %(class)s and was emailed a portal login.")
+            if enrollment.customer.email
+            else _(
+                "Approved: the payment is recorded and %(name)s is in %(class)s. They have no email address, "
+                "so no set-password link was sent: add one and use “Forgot your password?” on the portal."
+            )
+        )
+        return done % {"name": enrollment.customer.name, "class": enrollment.class_grade}
+
     def reject_view(self, request, object_id):
-        enrollment = self._enrollment(request, object_id)
+        enrollment = self.reachable_object(request, object_id, change=True)
         form = RejectForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             return self._run(
@@ -255,21 +248,10 @@ class EnrollmentAdmin(CRMHistoryAdmin):
 
     def document_view(self, request, object_id, document_id):
         """A document, to those who may see its enrollment: images inline, PDFs only as a download."""
-        enrollment = self._enrollment(request, object_id, change=False)
+        enrollment = self.reachable_object(request, object_id)
         document = get_object_or_404(EnrollmentDocument, enrollment=enrollment, public_id=document_id)
-        if not access.can_reach(request.user, document):
-            raise Http404
         inline = document.content_type.startswith("image/")
-        response = FileResponse(
-            document.file.open("rb"),
-            as_attachment=not inline,
-            filename=document.original_name,
-            content_type=document.content_type,
-        )
-        # Whatever the file holds, the browser must not run it in our origin.
-        response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return file_response(document.file, document.original_name, content_type=document.content_type, inline=inline)
 
     def document_url(self, document) -> str:
         return reverse("admin:crm_enrollment_document", args=[document.enrollment_id, document.public_id])

@@ -1,6 +1,5 @@
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -8,6 +7,7 @@ from django.utils.translation import ngettext
 
 from crm.models import StudyRecord
 from crm.services import academics
+from crm.uploads import file_response
 
 from .base import CRMAdmin
 
@@ -91,15 +91,7 @@ class StudyRecordAdmin(CRMAdmin):
 
     def homework_view(self, request, object_id):
         """The handed-in file, to those who reach the record; always a download, never shown inline."""
-        record = self.get_object(request, object_id)
-        if record is None:
-            raise Http404(_("No study record with this id exists, or it is not yours to open."))
-        if not self.has_view_permission(request, record):
-            raise PermissionDenied
+        record = self.reachable_object(request, object_id)
         if not record.homework_file:
             raise Http404(_("No homework was handed in for this lesson."))
-        response = FileResponse(
-            record.homework_file.open("rb"), as_attachment=True, filename=record.homework_original_name
-        )
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        return response
+        return file_response(record.homework_file, record.homework_original_name)

@@ -69,28 +69,34 @@ def attendance_mark_present(*, records, by) -> int:
     return access.restrict(by, records).update(attendance=StudyRecord.Attendance.PRESENT)
 
 
+def homework_refusal(lesson: CourseRecord, record: StudyRecord, now) -> ValidationError | None:
+    """Why this lesson's homework cannot be handed in (or replaced) now; None when it can."""
+    if not lesson.has_homework:
+        return ValidationError(NO_HOMEWORK, code="no_homework")
+    if lesson.homework_deadline and now > lesson.homework_deadline:
+        deadline = timezone.localtime(lesson.homework_deadline).strftime("%Y-%m-%d %H:%M")
+        return ValidationError(PAST_DEADLINE, code="late", params={"deadline": deadline})
+    if record.score:
+        return ValidationError(ALREADY_GRADED, code="graded")
+    return None
+
+
 def homework_open(lesson: CourseRecord, record: StudyRecord | None, now=None) -> bool:
     """Whether the student may hand in (or replace) this lesson's homework now."""
-    now = now or timezone.now()
-    deadline_ok = lesson.homework_deadline is None or now <= lesson.homework_deadline
-    return bool(lesson.has_homework and record is not None and not record.score and deadline_ok)
+    return record is not None and homework_refusal(lesson, record, now or timezone.now()) is None
 
 
 @transaction.atomic
 def homework_submit(*, record: StudyRecord, student: Student, upload) -> StudyRecord:
     """The student's homework file for a lesson: before the deadline, replaceable until graded."""
-    record = StudyRecord.objects.select_for_update().select_related("course_record").get(pk=record.pk)
+    # Only the record is locked: students handing in the same lesson at once must not queue on its row.
+    record = StudyRecord.objects.select_for_update(of=("self",)).select_related("course_record").get(pk=record.pk)
     if record.student_id != student.pk:
         raise PermissionDenied(NOT_YOUR_RECORD)
-    lesson = record.course_record
-    if not lesson.has_homework:
-        raise ValidationError(NO_HOMEWORK, code="no_homework")
     now = timezone.now()
-    if lesson.homework_deadline and now > lesson.homework_deadline:
-        deadline = timezone.localtime(lesson.homework_deadline).strftime("%Y-%m-%d %H:%M")
-        raise ValidationError(PAST_DEADLINE, code="late", params={"deadline": deadline})
-    if record.score:
-        raise ValidationError(ALREADY_GRADED, code="graded")
+    refusal = homework_refusal(record.course_record, record, now)
+    if refusal is not None:
+        raise refusal
     checked = check_document(upload, max_bytes=settings.HOMEWORK_MAX_BYTES, kinds=HOMEWORK_KINDS)
     previous = record.homework_file.name if record.homework_file else ""
     record.homework_file.save(checked.original_name, upload, save=False)

@@ -96,7 +96,9 @@ def enrollment_for_token(token: str) -> Enrollment:
     except signing.BadSignature:
         raise LinkError(LINK_INVALID, gone=False) from None
     enrollment = (
-        Enrollment.objects.select_related("customer", "class_grade__contract_template", "consultant")
+        Enrollment.objects.select_related(
+            "customer", "consultant", "class_grade__contract_template", "class_grade__course", "class_grade__branch"
+        )
         .filter(public_id=payload.get("e"))
         .first()
     )
@@ -111,6 +113,7 @@ def enrollment_for_token(token: str) -> Enrollment:
 
 
 def seats_left(class_grade: ClassGrade) -> int:
+    """Seats not yet taken by students placed in the class (annotated `seats_taken` is used when present)."""
     taken = getattr(class_grade, "seats_taken", None)
     if taken is None:
         taken = class_grade.students.count()
@@ -131,7 +134,7 @@ def enrollment_create(*, enrollment: Enrollment, by) -> Enrollment:
     """A new enrollment for a customer `by` may reach, in a class with a free seat; the customer's owner runs it."""
     if not (by.has_perm("crm.add_enrollment") and access.can_reach(by, enrollment.customer)):
         raise PermissionDenied(NOT_YOURS)
-    class_grade = ClassGrade.objects.select_for_update(of=("self",)).get(pk=enrollment.class_grade_id)
+    class_grade = _lock_class(enrollment.class_grade_id)
     if seats_left(class_grade) <= 0:
         raise ValidationError({"class_grade": CLASS_FULL % {"class": class_grade}}, code="class_full")
     enrollment.consultant = enrollment.customer.consultant or by
@@ -139,6 +142,19 @@ def enrollment_create(*, enrollment: Enrollment, by) -> Enrollment:
     enrollment.full_clean()
     enrollment.save()
     return enrollment
+
+
+def _lock_class(class_id: int) -> ClassGrade:
+    """The class's row, locked: two steps taking its last seat cannot both see it free."""
+    return ClassGrade.objects.select_for_update(of=("self",)).get(pk=class_id)
+
+
+def _lock(enrollment: Enrollment, statuses, message, code: str) -> Enrollment:
+    """The enrollment's row, locked to the end of the transaction, if its status as it is now allows the step."""
+    locked = Enrollment.objects.select_for_update(of=("self",)).select_related("customer").get(pk=enrollment.pk)
+    if locked.status not in statuses:
+        raise ValidationError(message, code=code, params={"status": locked.get_status_display()})
+    return locked
 
 
 def _check_may_handle(enrollment: Enrollment, by) -> None:
@@ -150,9 +166,8 @@ def _check_may_handle(enrollment: Enrollment, by) -> None:
 def link_renew(*, enrollment: Enrollment, by) -> Enrollment:
     """A fresh link; every link issued before stops working."""
     _check_may_handle(enrollment, by)
-    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
-    if enrollment.status == Status.APPROVED:
-        raise ValidationError(ALREADY_APPROVED, code="approved")
+    unapproved = [Status.LINK_SENT, Status.SUBMITTED, Status.REJECTED]
+    enrollment = _lock(enrollment, unapproved, ALREADY_APPROVED, "approved")
     enrollment.link_version += 1  # the row is locked: no other renewal can interleave
     enrollment._history_user = by
     enrollment._change_reason = gettext("New enrollment link issued")
@@ -220,10 +235,7 @@ def is_open(enrollment: Enrollment) -> bool:
 
 
 def _lock_open(enrollment: Enrollment) -> Enrollment:
-    locked = Enrollment.objects.select_for_update().select_related("customer").get(pk=enrollment.pk)
-    if not is_open(locked):
-        raise ValidationError(NOT_OPEN, code="not_open")
-    return locked
+    return _lock(enrollment, [Status.LINK_SENT], NOT_OPEN, "not_open")
 
 
 @transaction.atomic
@@ -329,10 +341,7 @@ def enrollment_submit(*, enrollment: Enrollment, data: StudentData, agreed: bool
 
 def _lock_submitted(enrollment: Enrollment, by) -> Enrollment:
     _check_may_handle(enrollment, by)
-    locked = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
-    if locked.status != Status.SUBMITTED:
-        raise ValidationError(NOT_SUBMITTED, code="not_submitted", params={"status": locked.get_status_display()})
-    return locked
+    return _lock(enrollment, [Status.SUBMITTED], NOT_SUBMITTED, "not_submitted")
 
 
 @transaction.atomic
@@ -348,8 +357,7 @@ def enrollment_approve(
     # The customer first, then the enrollment: the order reassigning a customer takes them in.
     customer = Customer.objects.select_for_update().get(pk=enrollment.customer_id)
     enrollment = _lock_submitted(enrollment, by)
-    # Locking the class keeps two approvals for its last seat from both taking it.
-    class_grade = ClassGrade.objects.select_for_update(of=("self",)).get(pk=enrollment.class_grade_id)
+    class_grade = _lock_class(enrollment.class_grade_id)
     student = Student.objects.filter(customer=customer).select_related("user").first()
     already_in_class = student is not None and student.classes.filter(pk=class_grade.pk).exists()
     if not already_in_class and seats_left(class_grade) <= 0:
@@ -447,9 +455,7 @@ def enrollment_reject(*, enrollment: Enrollment, by, reason: str) -> Enrollment:
 def enrollment_reopen(*, enrollment: Enrollment, by) -> Enrollment:
     """Let the student correct a rejected form through the same link."""
     _check_may_handle(enrollment, by)
-    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
-    if enrollment.status != Status.REJECTED:
-        raise ValidationError(NOT_REJECTED, code="not_rejected")
+    enrollment = _lock(enrollment, [Status.REJECTED], NOT_REJECTED, "not_rejected")
     enrollment.status = Status.LINK_SENT
     enrollment.contract_agreed, enrollment.contract_agreed_at = False, None
     enrollment._history_user, enrollment._change_reason = by, gettext("Reopened for the student")

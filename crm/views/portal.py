@@ -11,7 +11,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch, Q
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse_lazy
@@ -25,6 +25,7 @@ from crm.forms import PortalLoginForm, StudentPasswordResetForm
 from crm.models import CourseRecord
 from crm.ratelimit import rate_limited
 from crm.services import academics
+from crm.uploads import file_response
 
 
 @method_decorator(rate_limited("portal-login"), name="post")
@@ -145,4 +146,4 @@ def homework_file(request, student, record_pk):
     record = get_object_or_404(access.portal_records(student), pk=record_pk)
     if not record.homework_file:
         raise Http404(_("No homework was handed in for this lesson."))
-    return FileResponse(record.homework_file.open("rb"), as_attachment=True, filename=record.homework_original_name)
+    return file_response(record.homework_file, record.homework_original_name)
