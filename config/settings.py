@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "import_export",
     "js_lib_dropzone",  # Dropzone's files for the enrollment page, served like ours (no CDN)
     "chartjs",  # Chart.js for the dashboard (django-chartjs ships it), served like ours (no CDN)
+    "health_check",
     "crm",
 ]
 
@@ -88,6 +89,17 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=0))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several people at once on the embedded database: a transaction takes the write lock when it starts
+    # (IMMEDIATE), so two writers queue for up to `timeout` seconds instead of one failing with "database is
+    # locked" when it upgrades its read lock; WAL lets readers go on while one writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE",
+        timeout=20,
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    )
+    # Tests use a file too (not shared memory, whose table locks no timeout waits for), as `make run` does.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ------------------------------------------------------------------------------
@@ -125,7 +137,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "config.static_storage.StaticStorage"  # hashed, compressed, served by whitenoise
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
@@ -144,6 +156,10 @@ DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="crm@school.exampl
 # Caches and sessions: local memory by default, Redis when several hosts share the load
 # ------------------------------------------------------------------------------
 CACHES = {"default": env.cache("DJANGO_CACHE_URL", default="locmemcache://")}
+if "redis" in CACHES["default"]["BACKEND"].lower():
+    # A cache all workers share holds the sessions too (read from Redis, kept in the database so a Redis
+    # restart logs nobody out). A per-process cache cannot, so sessions stay in the database alone.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # ------------------------------------------------------------------------------
 # Security (production hardening; `check --deploy` is clean with DJANGO_DEBUG=false)
@@ -153,6 +169,7 @@ X_FRAME_OPTIONS = "DENY"  # related-object popups open windows (jazzmin related_
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]  # load balancers probe over plain HTTP
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 30)
