@@ -1,10 +1,10 @@
 """The README's production steps, then every demo login walks its pages: no page and no static file fails.
 
 A fresh database, `collectstatic`, `migrate`, `seed_demo`, gunicorn with DEBUG off behind what a TLS proxy
-sends (on PostgreSQL with Redis as cache and session store, as `make prod` runs). Each staff login opens the dashboard, every page its menu links to, each list's add page and first
-row (its change and history pages); the student walks the portal. Every static file those pages reference is
-fetched. The first wave passed every in-process test and still answered 500 here on every admin page.
-"""
+sends (on PostgreSQL with Redis as cache and session store, as `make prod` runs). Each staff login opens the
+dashboard, every page its menu links to, each list's add page and first row (its change and history pages);
+the student walks the portal. Every static file those pages reference is fetched. The first wave passed
+every in-process test and still answered 500 here on every admin page."""
 
 import json
 import re
