@@ -118,7 +118,7 @@ def test_row_access_on_every_admin_endpoint(client, world, actor, role, model, r
         version = obj.history.earliest("history_date")
         revert = reverse(f"admin:crm_{model}_simple_history", args=[obj.pk, version.history_id])
         response = client.get(revert)
-        assert response.status_code == (200 if want == REACH else 403)
+        assert response.status_code == 200 if want == REACH else response.status_code in (403, 404)
         if want != REACH:
             before = type(obj).objects.filter(pk=obj.pk).values().get()
             client.post(revert, {})

@@ -1,6 +1,7 @@
 """The one base for every CRM ModelAdmin: row access from crm.access on each hook the admin has."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -87,7 +88,44 @@ class CRMAdmin(RowAccessMixin, admin.ModelAdmin):
 
 
 class CRMHistoryAdmin(CRMAdmin, SimpleHistoryAdmin):
-    """For models with history: the history and revert views pass the same object checks."""
+    """For models with history: the history and version pages pass the same row checks as the change page.
+
+    simple-history's version page checks history permissions only and saves whatever is posted to it, so a
+    user who may only view a row could write through it. Here it writes only when the user may change that
+    row and the model allows reverting at all; otherwise a POST is refused. Typed URLs with an id of the
+    wrong shape answer 404 (the library's URLs take any string and fail with 500).
+    """
+
+    # False where writes go through services (their checks and side effects): the version page only shows.
+    history_revert = True
+
+    def revert_disabled(self, request, obj=None):
+        return (
+            not self.history_revert
+            or not self.has_change_permission(request, obj)
+            or super().revert_disabled(request, obj)
+        )
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._history_object(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        obj = self._history_object(request, object_id)
+        if not version_id.isdigit() or not obj.history.filter(history_id=version_id).exists():
+            raise Http404(_("This version does not exist."))
+        if request.method == "POST" and self.revert_disabled(request, obj):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _history_object(self, request, object_id):
+        """The row, if this user reaches it (an id of the wrong shape is no row)."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        return obj
 
 
 class CRMTabularInline(RowAccessMixin, admin.TabularInline):

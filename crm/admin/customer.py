@@ -64,6 +64,7 @@ class FollowUpInline(CRMStackedInline):
 
 @admin.register(Customer)
 class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
+    history_revert = False  # written through services only
     form = CustomerAdminForm
     import_export_change_list_template = "admin/import_export/change_list_import_export.html"
     resource_classes = [CustomerResource]

@@ -44,6 +44,7 @@ class EnrollmentAddForm(forms.ModelForm):
 
 @admin.register(Enrollment)
 class EnrollmentAdmin(CRMHistoryAdmin):
+    history_revert = False  # written through services only
     list_display = ["customer", "class_grade", "status", "consultant", "submitted_at", "created_at"]
     list_filter = [
         "status",

@@ -9,6 +9,7 @@ from .base import CRMHistoryAdmin
 
 @admin.register(Payment)
 class PaymentAdmin(CRMHistoryAdmin):
+    history_revert = False  # written through services only
     list_display = ["customer", "course", "amount", "method", "consultant", "paid_at"]
     list_filter = [
         "method",
