@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench prod install messages lint clean
+.PHONY: run test bench prod install messages lint backup restore clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; run: make PYTHON=python3 ..."; exit 1; }
@@ -48,5 +48,16 @@ messages: install
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
+# One file with the database and the private uploads, under var/backups/ (see README, Backups).
+backup: install
+	$(PY) manage.py backup
+
+# Into an empty database only; the backup is verified before anything is written.
+restore: install
+	@test -n "$(FILE)" || { echo "Name the backup: make restore FILE=var/backups/crm-<timestamp>.tar"; exit 1; }
+	$(PY) manage.py restore "$(FILE)"
+
+# Everything generated, but the backups.
 clean:
-	rm -rf $(VENV) var test-artifacts .pytest_cache
+	rm -rf $(VENV) test-artifacts .pytest_cache staticfiles
+	@if [ -d var ]; then find var -mindepth 1 -maxdepth 1 ! -name backups -exec rm -rf {} +; fi
