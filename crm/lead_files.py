@@ -15,6 +15,15 @@ from dataclasses import dataclass
 from django.utils.translation import gettext_lazy as _
 
 XLSX_MAGIC = b"PK\x03\x04"
+# A workbook is a zip of XML: judged by its directory before anything is inflated. Excel writes a dozen
+# members compressed 5-20 times; a zip bomb declares gigabytes at ratios of hundreds or thousands.
+XLSX_MAX_MEMBERS = 500
+XLSX_MAX_UNCOMPRESSED = 512 * 1024 * 1024
+XLSX_MAX_RATIO = 200
+CSV_MAX_CELL = csv.field_size_limit()  # 131,072 characters: far beyond any lead's cell
+# Characters of Chinese text (CJK punctuation to unified ideographs, full-width forms): UTF-8 spells each with
+# three bytes, which GBK text practically never forms by chance (no line in 300,000 generated ones did).
+CHINESE = re.compile("[\u3000-\u9fff\uff00-\uffef]")
 
 
 class LeadFileError(ValueError):
@@ -31,6 +40,17 @@ EMPTY_FILE = _("The file is empty.")
 NO_HEADER = _("The first row must name the columns; it is empty.")
 NO_PHONE_COLUMN = _("The file has no phone column (电话). Every lead needs a phone number.")
 DUPLICATE_COLUMN = _("The column “%(column)s” appears twice.")
+UNREADABLE = _("This file can't be read: %(reason)s. Nothing was imported.")
+CELL_TOO_LONG = _("row %(row)d has a cell longer than %(limit)s characters")
+UNSAFE_XML = _("the workbook declares XML entities, which spreadsheets never write")
+XLSX_TOO_LARGE = _("the workbook unpacks to more than %(limit)d MB")
+XLSX_COMPRESSED = _("a part of the workbook is compressed %(ratio)d times (a zip bomb, not a spreadsheet)")
+XLSX_TOO_MANY_PARTS = _("the workbook has more than %(limit)d parts")
+BROKEN_ROW = _("row %(row)d is damaged (%(error)s)")
+MIXED_ENCODINGS = _(
+    "The file mixes text encodings: line %(utf8)d is UTF-8 but line %(other)d is not, so names would come out "
+    "garbled. Save the whole file again from your spreadsheet as “CSV UTF-8” (or as an Excel .xlsx workbook)."
+)
 
 
 @dataclass(frozen=True)
@@ -107,15 +127,47 @@ class LeadFile:
     _rows: Iterator[list]
 
     def rows(self) -> Iterator[tuple[int, tuple[str, ...]]]:
-        """(row number as the spreadsheet shows it, the cells in FIELDS order, "" where absent); blank rows skipped."""
+        """(row number as the spreadsheet shows it, the cells in FIELDS order, "" where absent); blank rows skipped.
+
+        Rows are parsed as they are read, so a file damaged halfway raises LeadFileError here, mid-stream: the
+        caller's transaction then keeps nothing of it.
+        """
         positions = [next((i for i, f in self.fields.items() if f == field), None) for field in FIELDS]
         width = max(self.fields) + 1
-        for number, cells in enumerate(self._rows, start=2):
+        number = 1
+        rows = iter(self._rows)
+        while True:
+            number += 1
+            try:
+                cells = next(rows)
+            except StopIteration:
+                return
+            except Exception as error:  # whatever the parser met: the user is told which row, nothing crashes
+                raise LeadFileError(UNREADABLE % {"reason": _row_problem(error, number)}) from None
             if len(cells) < width:
                 cells = [*cells, *[None] * (width - len(cells))]
             values = tuple("" if i is None else _cell_text(cells[i]) for i in positions)
             if any(values):
                 yield number, values
+
+
+def _row_problem(error: Exception, number: int) -> str:
+    if isinstance(error, csv.Error) and "field limit" in str(error):
+        return CELL_TOO_LONG % {"row": number, "limit": f"{CSV_MAX_CELL:,}"}
+    if _is_unsafe_xml(error):
+        return str(UNSAFE_XML)
+    return BROKEN_ROW % {"row": number, "error": error}
+
+
+def _is_unsafe_xml(error: BaseException | None) -> bool:
+    """defusedxml refused the XML, maybe under openpyxl's own "could not read worksheets" error."""
+    from defusedxml import DefusedXmlException
+
+    while error is not None:
+        if isinstance(error, DefusedXmlException):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _cell_text(value) -> str:
@@ -160,8 +212,29 @@ def _detect_encoding(stream) -> str:
             failed_at = offset + error.start
             continue
         stream.seek(0)
+        if encoding != "utf-8-sig":
+            _refuse_mixed_encodings(stream)
         return encoding
     raise LeadFileError(NOT_DECODABLE % {"offset": failed_at})
+
+
+def _refuse_mixed_encodings(stream) -> None:
+    """A file that is not UTF-8 as a whole but has lines of Chinese in UTF-8 was pasted together from two
+    sources: read as GBK, its UTF-8 names would turn into other characters (王芳 into 鐜嬭姵) without an error."""
+    utf8_line = other_line = None
+    for number, line in enumerate(stream, start=1):
+        if line.isascii():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            other_line = other_line or number
+        else:
+            if CHINESE.search(text):
+                utf8_line = utf8_line or number
+        if utf8_line and other_line:
+            raise LeadFileError(MIXED_ENCODINGS % {"utf8": utf8_line, "other": other_line})
+    stream.seek(0)
 
 
 def _open_csv(stream) -> LeadFile:
@@ -179,15 +252,37 @@ def _open_csv(stream) -> LeadFile:
 
 
 def _open_xlsx(stream) -> LeadFile:
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # parses XML with defusedxml when it is installed (it is: requirements)
 
+    _judge_archive(stream)
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        rows = workbook.worksheets[0].iter_rows(values_only=True)
+        header = next(rows, None)
+    except Exception as error:  # a damaged or hostile workbook, whatever part of it the parser met first
+        if _is_unsafe_xml(error):
+            raise LeadFileError(UNREADABLE % {"reason": UNSAFE_XML}) from None
         raise LeadFileError(BAD_XLSX % {"error": error}) from None
-    rows = workbook.worksheets[0].iter_rows(values_only=True)
-    header = next(rows, None)
     return _lead_file("xlsx", "", [_cell_text(h) for h in header] if header else None, rows)
+
+
+def _judge_archive(stream) -> None:
+    """Refuse a zip bomb from the archive's directory, before inflating a byte. zipfile stops inflating a
+    member at the size the directory declares, so the declared sizes are the ones that count."""
+    try:
+        members = zipfile.ZipFile(stream).infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise LeadFileError(BAD_XLSX % {"error": error}) from None
+    finally:
+        stream.seek(0)
+    if len(members) > XLSX_MAX_MEMBERS:
+        raise LeadFileError(UNREADABLE % {"reason": XLSX_TOO_MANY_PARTS % {"limit": XLSX_MAX_MEMBERS}})
+    if sum(m.file_size for m in members) > XLSX_MAX_UNCOMPRESSED:
+        raise LeadFileError(UNREADABLE % {"reason": XLSX_TOO_LARGE % {"limit": XLSX_MAX_UNCOMPRESSED // 2**20}})
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > 2**20 and ratio > XLSX_MAX_RATIO:
+            raise LeadFileError(UNREADABLE % {"reason": XLSX_COMPRESSED % {"ratio": ratio}})
 
 
 def _lead_file(format: str, encoding: str, header, rows) -> LeadFile:

@@ -139,3 +139,16 @@ def test_customer_list_shows_import_and_export_buttons(client, sales):
     page = client.get(reverse("admin:crm_customer_changelist")).content.decode()
     assert f'href="{IMPORT_URL}"' in page.replace("'", '"')
     assert EXPORT_URL in page
+
+
+def test_preview_shows_the_first_names_as_decoded(client, sales):
+    """A GBK file read right shows 王芳 in the preview, so a wrong encoding would be seen before importing."""
+    client.force_login(sales)
+    gbk = "姓名,电话\n王芳,13800138000\n李雷,13900139000\n".encode("gbk")
+
+    response = client.post(IMPORT_URL, {"file": upload(gbk)})
+    page = client.get(response["Location"]).content.decode()
+
+    sample = page[page.index('id="sample-rows"') :]
+    assert "王芳" in sample and "李雷" in sample
+    assert "gb18030" in page

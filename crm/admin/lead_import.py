@@ -110,6 +110,8 @@ class LeadImportViewsMixin:
             invalid_rows=list(service.invalid_rows(lead_import, limit=PREVIEW_ROWS)),
             duplicate_rows=list(service.duplicate_rows(lead_import, limit=PREVIEW_ROWS)),
             preview_rows=PREVIEW_ROWS,
+            # The first rows as decoded: a wrong guess at the file's encoding shows here as garbled names.
+            sample_rows=lead_import.rows.order_by("row_number").values_list("row_number", "name", "phone")[:5],
         )
         return TemplateResponse(request, "admin/crm/customer/import_preview.html", context)
 
