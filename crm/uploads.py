@@ -3,6 +3,7 @@
 import hashlib
 import os
 import re
+import threading
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -22,8 +23,13 @@ DAMAGED_ZIP = _("“%(name)s” is a damaged or incomplete ZIP archive.")
 TOO_MANY_PIXELS = _("“%(name)s” is a picture too large to open; please send a smaller photo or scan.")
 ENCRYPTED_ZIP = _("“%(name)s” is protected by a password; please upload it without one.")
 ZIP_TOO_LARGE = _("“%(name)s” unpacks to more than %(limit)s; please send less.")
-# 40 megapixels is more than any phone camera takes; larger pictures are refused before decoding.
-MAX_PIXELS = 40_000_000
+BUSY = _("Too many files are being checked right now; please upload “%(name)s” again in a minute.")
+# An A4 page scanned at 400 dpi is 15 megapixels; a file within the size limit that declares more is built to
+# exhaust memory (a 150 KB PNG can declare 39 megapixels: 160 MB once decoded). Refused before decoding.
+MAX_PIXELS = 20_000_000
+# Pictures decoded at once by one process, whatever its threads: bounds the memory a burst of uploads takes.
+DECODES_AT_ONCE = 2
+_decoding = threading.BoundedSemaphore(DECODES_AT_ONCE)
 # What a homework ZIP may unpack to: generous for code and documents, small enough that checking it is cheap.
 ZIP_MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 
@@ -34,6 +40,7 @@ MAGIC = [
     (b"PK\x03\x04", "application/zip"),
 ]
 KIND_NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "application/pdf": "PDF", "application/zip": "ZIP"}
+EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf", "application/zip": ".zip"}
 # ID documents: pictures and scans. Homework may also be a ZIP of several files.
 DOCUMENT_KINDS = ("image/jpeg", "image/png", "application/pdf")
 HOMEWORK_KINDS = (*DOCUMENT_KINDS, "application/zip")
@@ -51,7 +58,13 @@ class CheckedFile:
     content_type: str
     size: int
     sha256: str
-    original_name: str
+    original_name: str  # cleaned, with the suffix of what the file is: stored and downloaded under it
+
+
+def typed_name(name: str, content_type: str) -> str:
+    """`name` with the suffix of its judged type: a PNG sent as x.html (or as "photo\u202egnp.exe") is x.png."""
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return f"{stem or 'document'}{EXTENSIONS[content_type]}"
 
 
 def clean_name(name: str) -> str:
@@ -106,6 +119,7 @@ def check_document(upload, max_bytes: int | None = None, kinds=DOCUMENT_KINDS) -
     for chunk in upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(65536), b""):
         digest.update(chunk)
     upload.seek(0)
+    name = typed_name(name, content_type)
     return CheckedFile(content_type=content_type, size=size, sha256=digest.hexdigest(), original_name=name)
 
 
@@ -118,11 +132,21 @@ def _check_image(upload, name: str) -> None:
             too_many_pixels = image.width * image.height > MAX_PIXELS
         if too_many_pixels:  # a small file can declare a huge picture; decoding it would take gigabytes
             raise ValidationError(TOO_MANY_PIXELS, code="too_many_pixels", params={"name": name})
-        upload.seek(0)
-        with Image.open(upload) as image:
-            image.load()  # decodes every pixel: a truncated file fails here
+        if not _decoding.acquire(timeout=30):
+            raise ValidationError(BUSY, code="busy", params={"name": name})
+        try:
+            upload.seek(0)
+            with Image.open(upload) as image:
+                # A JPEG decodes at an eighth of its size: every byte of it is still read (a truncated file
+                # fails), in a sixty-fourth of the memory. Other images decode whole, within MAX_PIXELS.
+                image.draft(image.mode, (image.width // 8, image.height // 8))
+                image.load()
+        finally:
+            _decoding.release()
     except ValidationError:
         raise
+    except Image.DecompressionBombError:  # Pillow's own limit, met while reading a header declaring billions
+        raise ValidationError(TOO_MANY_PIXELS, code="too_many_pixels", params={"name": name}) from None
     except Exception:  # Pillow raises many kinds for broken files; all mean the same to the student
         raise ValidationError(DAMAGED_IMAGE, code="damaged", params={"name": name}) from None
 
@@ -155,6 +179,8 @@ def _check_zip(upload, name: str) -> None:
 def file_response(field_file, filename: str, *, content_type: str | None = None, inline: bool = False):
     """An uploaded file for a view that has checked access: a download unless `inline` (images only), and
     sandboxed, so whatever the file holds cannot run in our origin. Never cached by shared caches."""
+    if content_type in EXTENSIONS:
+        filename = typed_name(filename, content_type)  # rows stored before names followed the judged type
     response = FileResponse(field_file.open("rb"), as_attachment=not inline, filename=filename)
     if content_type:
         response["Content-Type"] = content_type

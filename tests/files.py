@@ -13,10 +13,31 @@ def png_bytes(size=(40, 30)) -> bytes:
     return buffer.getvalue()
 
 
-def jpeg_bytes() -> bytes:
+def jpeg_bytes(size=(40, 30)) -> bytes:
     buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), (30, 30, 200)).save(buffer, "JPEG")
+    Image.effect_noise(size, 60).convert("RGB").save(buffer, "JPEG")  # noise: scan data all the way through
     return buffer.getvalue()
+
+
+def pixel_bomb_png(width: int, height: int) -> bytes:
+    """A valid one-bit PNG of `width` x `height`: a few kilobytes declaring tens of megapixels."""
+    buffer = io.BytesIO()
+    Image.new("1", (width, height)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def huge_jpeg_header() -> bytes:
+    """A small JPEG whose frame header claims 60,000 x 60,000 pixels."""
+    data = bytearray(jpeg_bytes())
+    sof = data.find(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = (60000).to_bytes(2, "big") * 2
+    return bytes(data)
+
+
+def png_with_bad_checksum() -> bytes:
+    data = bytearray(png_bytes())
+    data[data.find(b"IDAT") + 6] ^= 0xFF  # flip a byte of the image data: its CRC no longer matches
+    return bytes(data)
 
 
 PDF = (

@@ -5,6 +5,7 @@ import zipfile
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from PIL import Image
 
 from crm import uploads
@@ -29,6 +30,18 @@ BAD_FILES = [
     ("id.png", b'<?xml version="1.0"?><svg onload="alert(1)"/>', "SVG"),  # SVG disguised as PNG
     ("id.gif", b"GIF89a" + b"\0" * 50, "GIF"),
     ("id.pdf", b"PK\x03\x04" + b"\0" * 50, "ZIP"),  # an Office document / archive named .pdf
+    ("id.png", files.pixel_bomb_png(7200, 5400), "too large to open"),  # 39 megapixels in a few KB (the attack)
+    ("id.png", files.pixel_bomb_png(5000, 4100), "too large to open"),  # just over the 20 megapixel limit
+    ("id.jpg", files.huge_jpeg_header(), "too large to open"),  # a JPEG header declaring 60,000 x 60,000
+    ("id.jpg", files.jpeg_bytes((1200, 900))[:-4000], "damaged"),  # cut in the middle of its scan data
+    ("id.jpg", b"\xff\xd8\xff", "damaged"),  # the magic and nothing else
+    ("id.png", files.png_with_bad_checksum(), "damaged"),
+    ("id.png", files.png_bytes()[:8] + b"\0\0\0\rIHDR" + b"\x7f\xff\xff\xff" * 2 + b"\x08\x02\0\0\0", "damaged"),
+    ("id.pdf", b"\x7fELF\x02\x01" + b"\0" * 100, "program"),  # a Linux program named .pdf
+    ("id.png", b"II*\x00" + b"\0" * 100, "not a JPEG, PNG or PDF"),  # TIFF
+    ("id.jpg", b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"\0" * 100, "not a JPEG, PNG or PDF"),  # WebP
+    ("id.png", b"\x1f\x8b\x08\x00" + b"\0" * 100, "not a JPEG, PNG or PDF"),  # gzip
+    ("id.png", "\ufeff<html><script>alert(1)</script></html>".encode(), "not a JPEG, PNG or PDF"),
 ]
 
 
@@ -117,3 +130,55 @@ def test_a_small_file_declaring_a_huge_picture_is_refused_before_decoding():
     Image.new("1", (8000, 6000)).save(buffer, "PNG")  # 48 megapixels in a few kilobytes
     with pytest.raises(ValidationError, match="too large to open"):
         check_document(files.upload("id.png", buffer.getvalue()))
+
+
+@pytest.mark.parametrize(
+    ("sent_as", "stored_as"),
+    [
+        ("x.html", "x.png"),
+        ("photo\u202egnp.exe", "photognp.png"),  # a right-to-left override hiding ".exe"
+        ("scan.PNG.php", "scan.PNG.png"),
+        ("no-suffix", "no-suffix.png"),
+        ("id.", "id.png"),
+    ],
+)
+def test_a_file_is_named_by_what_it_is_not_by_what_it_was_called(sent_as, stored_as):
+    assert check_document(files.upload(sent_as, PNG)).original_name == stored_as
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pictures_decode_with_no_transaction_open(monkeypatch, sales):
+    """Judging happens before the enrollment's row (and SQLite's database) is locked."""
+    from django.db import connection
+
+    from crm.services import enrollment as enrollments
+    from tests import factories
+
+    enrollment = enrollments.enrollment_start(
+        customer=factories.CustomerFactory(consultant=sales), class_grade=factories.ClassGradeFactory(), by=sales
+    )
+    seen = []
+    judge = uploads._check_image
+    monkeypatch.setattr(uploads, "_check_image", lambda *a: seen.append(connection.in_atomic_block) or judge(*a))
+
+    enrollments.documents_add(enrollment=enrollment, uploads=[files.png()])
+
+    assert seen == [False]
+    assert enrollment.documents.count() == 1
+
+
+def test_a_png_sent_as_html_is_stored_and_downloaded_as_png(client, sales):
+    from crm.services import enrollment as enrollments
+    from tests import factories
+
+    enrollment = enrollments.enrollment_start(
+        customer=factories.CustomerFactory(consultant=sales), class_grade=factories.ClassGradeFactory(), by=sales
+    )
+    [document] = enrollments.documents_add(enrollment=enrollment, uploads=[files.upload("x.html", PNG, "text/html")])
+    client.force_login(sales)
+
+    response = client.get(reverse("admin:crm_enrollment_document", args=[enrollment.pk, document.public_id]))
+
+    assert document.file.name.endswith(".png") and document.original_name == "x.png"
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png" and "x.png" in response["Content-Disposition"]

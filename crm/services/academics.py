@@ -86,9 +86,20 @@ def homework_open(lesson: CourseRecord, record: StudyRecord | None, now=None) ->
     return record is not None and homework_refusal(lesson, record, now or timezone.now()) is None
 
 
-@transaction.atomic
 def homework_submit(*, record: StudyRecord, student: Student, upload) -> StudyRecord:
     """The student's homework file for a lesson: before the deadline, replaceable until graded."""
+    if record.student_id != student.pk:
+        raise PermissionDenied(NOT_YOUR_RECORD)
+    refusal = homework_refusal(record.course_record, record, timezone.now())
+    if refusal is not None:  # said before judging the file; asked again under the lock
+        raise refusal
+    # Judged before the transaction, so no lock is held while a picture decodes.
+    checked = check_document(upload, max_bytes=settings.HOMEWORK_MAX_BYTES, kinds=HOMEWORK_KINDS)
+    with transaction.atomic():
+        return _store_homework(record, student, upload, checked)
+
+
+def _store_homework(record: StudyRecord, student: Student, upload, checked) -> StudyRecord:
     # Only the record is locked: students handing in the same lesson at once must not queue on its row.
     record = StudyRecord.objects.select_for_update(of=("self",)).select_related("course_record").get(pk=record.pk)
     if record.student_id != student.pk:
@@ -97,7 +108,6 @@ def homework_submit(*, record: StudyRecord, student: Student, upload) -> StudyRe
     refusal = homework_refusal(record.course_record, record, now)
     if refusal is not None:
         raise refusal
-    checked = check_document(upload, max_bytes=settings.HOMEWORK_MAX_BYTES, kinds=HOMEWORK_KINDS)
     previous = record.homework_file.name if record.homework_file else ""
     record.homework_file.save(checked.original_name, upload, save=False)
     record.homework_original_name = checked.original_name

@@ -238,12 +238,11 @@ def _lock_open(enrollment: Enrollment) -> Enrollment:
     return _lock(enrollment, [Status.LINK_SENT], NOT_OPEN, "not_open")
 
 
-@transaction.atomic
 def documents_add(*, enrollment: Enrollment, uploads) -> list[EnrollmentDocument]:
     """Store the student's ID documents: all of them or, if one is refused, none."""
-    enrollment = _lock_open(enrollment)
-    if enrollment.documents.count() + len(uploads) > settings.DOCUMENT_MAX_COUNT:
-        raise ValidationError(TOO_MANY_DOCUMENTS, code="too_many", params={"count": settings.DOCUMENT_MAX_COUNT})
+    _refuse_too_many(enrollment, uploads)  # before the costly judging, and again under the lock
+    # Judged before the transaction: decoding a picture takes time and memory, and must not hold the
+    # enrollment's row lock (nor SQLite's database lock) meanwhile.
     errors, checked = [], []
     for upload in uploads:
         try:
@@ -252,6 +251,18 @@ def documents_add(*, enrollment: Enrollment, uploads) -> list[EnrollmentDocument
             errors.extend(error.messages)
     if errors:
         raise ValidationError(errors)
+    with transaction.atomic():
+        enrollment = _lock_open(enrollment)
+        _refuse_too_many(enrollment, uploads)
+        return _store_documents(enrollment, checked)
+
+
+def _refuse_too_many(enrollment: Enrollment, uploads) -> None:
+    if enrollment.documents.count() + len(uploads) > settings.DOCUMENT_MAX_COUNT:
+        raise ValidationError(TOO_MANY_DOCUMENTS, code="too_many", params={"count": settings.DOCUMENT_MAX_COUNT})
+
+
+def _store_documents(enrollment: Enrollment, checked) -> list[EnrollmentDocument]:
     documents = []
     try:
         for upload, info in checked:
