@@ -1,5 +1,6 @@
 """Settings for the training-school CRM, read from the environment (see .env.example)."""
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "js_lib_dropzone",  # Dropzone's files for the enrollment page, served like ours (no CDN)
     "chartjs",  # Chart.js for the dashboard (django-chartjs ships it), served like ours (no CDN)
     "health_check",
+    "axes",  # login lockouts, counted in the database: shared by every worker and host
     "crm",
 ]
 
@@ -61,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as axes asks: turns a lockout into its page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -106,6 +109,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Authentication
 # ------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out account or address before checking
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -117,6 +121,20 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "/"
+# A session ends after this many minutes without a request (each request starts the count again).
+SESSION_COOKIE_AGE = env.int("CRM_SESSION_IDLE_MINUTES", default=120) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+
+# Brute force: after CRM_LOGIN_FAILURE_LIMIT wrong passwords for one account, or from one address, that account
+# or address may not log in (admin and portal alike) for CRM_LOGIN_LOCKOUT_MINUTES. A success clears the count.
+AXES_FAILURE_LIMIT = env.int("CRM_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("CRM_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "crm.ratelimit.client_ip"  # the same trusted-proxy rule as the public pages' limits
+AXES_LOCKOUT_CALLABLE = "crm.views.lockout.locked_out"
+AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = False  # school admins clear lockouts from the user list (crm.admin.users), in their language
 
 # ------------------------------------------------------------------------------
 # Internationalization

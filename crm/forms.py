@@ -194,7 +194,20 @@ class StudentPasswordResetForm(PasswordResetForm):
 
 
 class PortalLoginForm(AuthenticationForm):
-    """Students log in with their phone number however they write it: "138 0013 8000" finds +8613800138000."""
+    """Students log in with their phone number however they write it: "138 0013 8000" finds +8613800138000.
+
+    The portal is for students: staff accounts sign in at the admin, where their sessions are the admin's.
+    """
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "staff": _("This is the students' portal. Staff sign in at the CRM's own sign-in page."),
+    }
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if user.is_staff:
+            raise ValidationError(self.error_messages["staff"], code="staff")
 
     def clean_username(self):
         username = self.cleaned_data["username"]

@@ -4,6 +4,9 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from crm.services import accounts
 
 User = get_user_model()
 admin.site.unregister(User)
@@ -13,6 +16,7 @@ admin.site.unregister(User)
 class CRMUserAdmin(UserAdmin):
     list_display = ["username", "first_name", "last_name", "email", "roles", "is_active", "last_login"]
     list_filter = ["groups", "is_active", "is_staff"]
+    actions = ["clear_lockouts"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
@@ -20,3 +24,14 @@ class CRMUserAdmin(UserAdmin):
     @admin.display(description=_("roles"))
     def roles(self, user):
         return ", ".join(g.name for g in user.groups.all())
+
+    @admin.action(
+        description=_("Let the selected users sign in again (clear wrong-password lockouts)"), permissions=["change"]
+    )
+    def clear_lockouts(self, request, queryset):
+        cleared = accounts.lockouts_clear(users=queryset)
+        self.message_user(
+            request,
+            ngettext("%(count)d failed sign-in was cleared.", "%(count)d failed sign-ins were cleared.", cleared)
+            % {"count": cleared},
+        )
