@@ -51,8 +51,13 @@ def page(chromium, live_server):
     context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()
+    # Whatever the test does, no page may have a script blocked by the Content-Security-Policy or fail in JS.
+    blocked = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda error: blocked.append(f"script error: {error}"))
     yield page
     context.close()
+    assert not blocked, "\n".join(blocked)
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ Everything runs in subprocesses with production environment variables, so nothin
 settings (DEBUG, storages, the test database) leaks into what is tried.
 """
 
+import base64
+import hashlib
 import http.client
 import os
 import re
@@ -233,3 +235,18 @@ def plain_get(port: int, path: str) -> Response:
         return Response(raw.status, dict(raw.headers), raw.read(), path)
     finally:
         conn.close()
+
+
+def inline_scripts_outside_policy(html: str, policy: str) -> list[str]:
+    """Inline scripts the page's Content-Security-Policy would block: neither its nonce nor a listed hash."""
+    script_src = next((d.split()[1:] for d in policy.split(";") if d.split()[:1] == ["script-src"]), [])
+    nonces = {s[len("'nonce-") : -1] for s in script_src if s.startswith("'nonce-")}
+    blocked = []
+    for attrs, body in re.findall(r"<script\b([^>]*)>(.*?)</script>", html, flags=re.S):
+        if "src=" in attrs or "application/json" in attrs:
+            continue
+        nonce = re.search(r'nonce="([^"]+)"', attrs)
+        digest = "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
+        if not (nonce and nonce.group(1) in nonces) and digest not in script_src:
+            blocked.append(f"{digest} {body.strip()[:60]!r}")
+    return blocked

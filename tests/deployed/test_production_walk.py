@@ -16,6 +16,7 @@ from tests.deployed.server import (
     Client,
     FreshDatabase,
     Gunicorn,
+    inline_scripts_outside_policy,
     links_in,
     manage,
     plain_get,
@@ -85,7 +86,18 @@ class Walk:
             return None
         if "text/html" in response.headers.get("Content-Type", ""):
             self.static |= static_references(response.text, path)
+            self.check_headers(path, response)
         return response
+
+    def check_headers(self, path, response):
+        """Every page carries our CSP, and every inline script on it is one the policy lets run."""
+        policy = response.headers.get("Content-Security-Policy", "")
+        if "script-src 'self'" not in policy or "unsafe-inline" in policy.split("script-src")[1].split(";")[0]:
+            self.failures.append(f"{self.label}: {path} has no strict script policy: {policy!r}")
+        for script in inline_scripts_outside_policy(response.text, policy):
+            self.failures.append(f"{self.label}: {path} has an inline script the CSP blocks: {script}")
+        if "camera=()" not in response.headers.get("Permissions-Policy", ""):
+            self.failures.append(f"{self.label}: {path} has no Permissions-Policy")
 
 
 def walk_admin(client: Client, label: str) -> Walk:
@@ -151,10 +163,12 @@ def test_the_student_walks_the_portal(deployed):
     assert client.get("/admin/").status == 302  # a student is sent to the login, never shown the admin
 
 
-def test_production_answers_with_its_security_headers(deployed):
-    response = Client(deployed.port).get("/admin/login/")
+@pytest.mark.parametrize("path", ["/admin/login/", "/portal/login/", "/portal/password/reset/"])
+def test_production_answers_with_its_security_headers(deployed, path):
+    walk = Walk(Client(deployed.port), "anonymous")
+    response = walk.open(path)
 
-    assert response.status == 200
+    assert response is not None and not walk.failures, walk.failures  # CSP, inline scripts, Permissions-Policy
     assert "max-age=" in response.headers.get("Strict-Transport-Security", "")
     assert response.headers.get("X-Content-Type-Options") == "nosniff"
     assert response.headers.get("X-Frame-Options") == "DENY"
