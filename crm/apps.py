@@ -13,6 +13,9 @@ class CrmConfig(AppConfig):
     def ready(self):
         # Every migrate (and every test database flush) leaves the roles exactly as crm/roles.py says.
         post_migrate.connect(_sync_roles, sender=self)
+        from crm import signals
+
+        signals.connect()
 
 
 def _sync_roles(sender, using="default", **kwargs):

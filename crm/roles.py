@@ -47,7 +47,7 @@ _SALES = (
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     SALES: _SALES,
     SALES_MANAGER: _SALES
-    + ["crm.view_all_customers", "crm.reassign_customer", "crm.merge_customer", "crm.delete_customer"]
+    + ["crm.view_all_customers", "crm.reassign_customer", "crm.merge_customer", "crm.archive_customer"]
     + _crud("followup", "delete")
     + _crud("payment", "change")
     + _crud("tag", "add", "change"),

@@ -62,6 +62,31 @@ class FollowUpInline(CRMStackedInline):
     classes = ["collapse-entry"]
 
 
+class ArchivedFilter(admin.SimpleListFilter):
+    """The working list shows customers in use; archived ones are one click away, never gone."""
+
+    title = _("archive")
+    parameter_name = "archived"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("In use")), ("yes", _("Archived")), ("all", _("All"))]
+
+    def choices(self, changelist):
+        for value, label in self.lookup_choices:
+            selected = (self.value() or "no") == value
+            yield {
+                "selected": selected,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or "no"
+        if value == "all":
+            return queryset
+        return queryset.filter(archived_at__isnull=value == "no")
+
+
 @admin.register(Customer)
 class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
     history_revert = False  # written through services only
@@ -72,6 +97,7 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
     list_display = ["name", "phone_display", "source", "status", "consultant", "created_at"]
     list_display_links = ["name", "phone_display"]
     list_filter = [
+        ArchivedFilter,
         "status",
         "source",
         ("consultant", admin.RelatedOnlyFieldListFilter),
@@ -85,13 +111,13 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
     search_fields = ["name", "phone", "qq", "wechat", "email"]
     search_help_text = _("Search by name, phone, QQ, WeChat or email.")
     autocomplete_fields = ["referrer", "consult_courses", "tags"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at", "archived_at"]
     inlines = [FollowUpInline]
-    actions = ["reassign", "share", "unshare", "merge"]
+    actions = ["reassign", "share", "unshare", "merge", "archive", "restore"]
     fieldsets = [
         (_("Contact"), {"fields": ["name", "phone", "qq", "wechat", "email"]}),
         (_("Lead"), {"fields": ["source", "branch", "referrer", "consult_courses", "tags", "content", "status"]}),
-        (_("Owner"), {"fields": ["consultant", "created_at", "updated_at"]}),
+        (_("Owner"), {"fields": ["consultant", "created_at", "updated_at", "archived_at"]}),
     ]
 
     def get_urls(self):
@@ -287,3 +313,22 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
             return None
         self.message_user(request, _("Merged into %(customer)s.") % {"customer": survivor}, messages.SUCCESS)
         return None
+
+    # --- archive instead of delete: a customer's history, payments and documents are never lost by a click
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_archive_permission(self, request):
+        return request.user.has_perm("crm.archive_customer")
+
+    @admin.action(description=_("Archive the selected customers"), permissions=["archive"])
+    def archive(self, request, queryset):
+        count = leads.customers_archive(customers=queryset, by=request.user)
+        message = _("Archived %(count)d customers; the Archived filter shows them.") % {"count": count}
+        self.message_user(request, message)
+
+    @admin.action(description=_("Restore the selected customers from the archive"), permissions=["archive"])
+    def restore(self, request, queryset):
+        count = leads.customers_restore(customers=queryset, by=request.user)
+        self.message_user(request, _("Restored %(count)d customers.") % {"count": count})

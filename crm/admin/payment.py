@@ -35,6 +35,9 @@ class PaymentAdmin(CRMHistoryAdmin):
         "customer__consultant__id__exact",
     }
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # money is never deleted; a mistake is corrected by a change recorded in the history
+
     def lookup_allowed(self, lookup, value, request=None):
         return lookup in self.DASHBOARD_LOOKUPS or super().lookup_allowed(lookup, value, request)
 

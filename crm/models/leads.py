@@ -52,6 +52,8 @@ class Customer(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Customers are archived, never deleted: their history, payments and documents stay, and they can come back.
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
 
     history = HistoricalRecords(verbose_name=_("historical customer"))
 
@@ -65,6 +67,7 @@ class Customer(models.Model):
             ("merge_customer", _("Can merge duplicate customers")),
             ("import_customer", _("Can import customers")),
             ("export_customer", _("Can export customers")),
+            ("archive_customer", _("Can archive and restore customers")),
         ]
         constraints = [
             # Optional contacts are unique only when given.

@@ -293,9 +293,7 @@ def document_remove(*, enrollment: Enrollment, document_id) -> None:
         return  # not an id we ever gave out: nothing to remove
     document = enrollment.documents.filter(public_id=document_id).first()
     if document is not None:
-        name = document.file.name
-        document.delete()
-        transaction.on_commit(lambda: document.file.storage.delete(name))
+        document.delete()  # its file goes once this commits (crm.signals)
 
 
 @dataclass

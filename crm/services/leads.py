@@ -3,6 +3,7 @@
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Customer, CustomerUserObjectPermission, Enrollment, FollowUp
@@ -11,6 +12,9 @@ DUPLICATE_PHONE = _("This phone number belongs to a customer of %(owner)s.")
 DUPLICATE_PHONE_UNOWNED = _("This phone number already belongs to a customer.")
 NOT_ALLOWED_TO_REASSIGN = _("Only sales managers can reassign customers.")
 NOT_ALLOWED_TO_SHARE = _("Only sales managers can share customers.")
+NOT_ALLOWED_TO_ARCHIVE = _("Only sales managers and school administrators can archive customers.")
+ARCHIVED = _("Archived")
+RESTORED = _("Restored from the archive")
 OPEN_ENROLLMENT_STATUSES = [Enrollment.Status.LINK_SENT, Enrollment.Status.SUBMITTED]
 
 
@@ -154,3 +158,28 @@ def customer_merge(*, survivor: Customer, duplicate: Customer, by) -> Customer:
     survivor.full_clean(exclude=["consult_courses", "tags"])
     survivor.save()
     return survivor
+
+
+@transaction.atomic
+def customers_archive(*, customers, by) -> int:
+    """Take customers out of the working lists; nothing of theirs is deleted, and each can be restored."""
+    return _set_archived(customers, by, timezone.now(), ARCHIVED)
+
+
+@transaction.atomic
+def customers_restore(*, customers, by) -> int:
+    return _set_archived(customers, by, None, RESTORED)
+
+
+def _set_archived(customers, by, archived_at, reason) -> int:
+    if not by.has_perm("crm.archive_customer"):
+        raise PermissionDenied(NOT_ALLOWED_TO_ARCHIVE)
+    changed = 0
+    for customer in Customer.objects.select_for_update().filter(pk__in=[c.pk for c in customers]):
+        if (customer.archived_at is None) == (archived_at is None):
+            continue  # already as asked
+        customer.archived_at = archived_at
+        customer._history_user, customer._change_reason = by, str(reason)
+        customer.save(update_fields=["archived_at", "updated_at"])
+        changed += 1
+    return changed
