@@ -280,6 +280,7 @@ JAZZMIN_SETTINGS = {
         "crm.branch",
         "crm.contracttemplate",
         "crm.tag",
+        "crm.personaldataaccess",
         "auth",
     ],
     "icons": {
@@ -296,6 +297,7 @@ JAZZMIN_SETTINGS = {
         "crm.enrollment": "fas fa-user-check",
         "crm.enrollmentdocument": "fas fa-id-card",
         "crm.payment": "fas fa-yen-sign",
+        "crm.personaldataaccess": "fas fa-user-shield",
         "crm.student": "fas fa-user-graduate",
         "crm.courserecord": "fas fa-calendar-day",
         "crm.studyrecord": "fas fa-clipboard-check",

@@ -8,6 +8,7 @@ Rules:
 - Classes: holders of `crm.view_all_classes` reach all; a teacher reaches the classes they teach, and their
   lessons and study records.
 - Lead imports: managers see all; a salesperson their own.
+- Personal data (ID numbers in full, a person's export): the customer's salesperson and managers.
 - Anything else a user has a model permission for is not row-restricted.
 """
 
@@ -116,6 +117,12 @@ def can_reach(user, obj: Model) -> bool:
     if obj.pk is None:
         return True
     return visible(user, type(obj)).filter(pk=obj.pk).exists()
+
+
+def sees_personal_data(user, customer: Customer) -> bool:
+    """ID numbers in full, and a person's data export: the customer's own salesperson and managers (holders
+    of crm.view_id_numbers). Others who reach the row see ID numbers masked."""
+    return user.is_active and (customer.consultant_id == user.pk or user.has_perm("crm.view_id_numbers"))
 
 
 def _counted_owner(user) -> int | None:

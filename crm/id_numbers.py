@@ -36,3 +36,10 @@ def validate_mainland_id(value: str) -> str:
 
 def birth_date(number: str) -> datetime.date:
     return datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+
+
+def mask_id_number(number: str) -> str:
+    """An ID number for those who may not see it whole: its first and last four characters."""
+    if len(number) <= 8:
+        return "*" * len(number)
+    return number[:4] + "*" * (len(number) - 8) + number[-4:]

@@ -95,8 +95,10 @@ class PhoneNumberField(models.CharField):
         return normalize_phone(value)
 
     def get_prep_value(self, value):
-        value = super().get_prep_value(value)
-        return try_normalize_phone(value) if value else value
+        # Not CharField's, which runs to_python (validation) on every lookup and save: an invalid value in a
+        # filter finds nothing instead of raising, and placeholders (an erased person's) can be stored.
+        value = models.Field.get_prep_value(self, value)
+        return try_normalize_phone(str(value)) if value else value
 
     def pre_save(self, model_instance, add):
         value = getattr(model_instance, self.attname)

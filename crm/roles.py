@@ -48,6 +48,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     SALES: _SALES,
     SALES_MANAGER: _SALES
     + ["crm.view_all_customers", "crm.reassign_customer", "crm.merge_customer", "crm.archive_customer"]
+    + ["crm.view_id_numbers"]
     + _crud("followup", "delete")
     + _crud("payment", "change")
     + _crud("tag", "add", "change"),

@@ -25,6 +25,9 @@ def one_of_each():
 
     upload = BytesIO(b"name,phone\nLi,13800138000\n")
     lead_import_preview(upload=upload, by=record.student.customer.consultant, name="leads.csv")
+    from crm.services.privacy import Action, access_record
+
+    access_record(by=record.student.customer.consultant, action=Action.EXPORT, rows=1)
     return record
 
 

@@ -1,6 +1,18 @@
 """One ModelAdmin module per model (reference data together in org), all over crm.admin.base."""
 
-from . import class_grade, course_record, customer, enrollment, follow_up, org, payment, student, study_record, users
+from . import (
+    class_grade,
+    course_record,
+    customer,
+    enrollment,
+    follow_up,
+    org,
+    payment,
+    personal_data_access,
+    student,
+    study_record,
+    users,
+)
 
 __all__ = [
     "class_grade",
@@ -10,6 +22,7 @@ __all__ = [
     "follow_up",
     "org",
     "payment",
+    "personal_data_access",
     "student",
     "study_record",
     "users",

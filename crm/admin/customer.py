@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -10,13 +11,13 @@ from django.utils.translation import ngettext
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
-from crm import selectors
+from crm import access, selectors
 from crm.forms import StartEnrollmentForm
 from crm.models import Customer, FollowUp
 from crm.phones import format_phone, normalize_phone
 from crm.resources import CustomerResource
 from crm.services import enrollment as enrollments
-from crm.services import leads
+from crm.services import leads, privacy
 
 from .base import CRMHistoryAdmin, CRMStackedInline
 from .lead_import import LeadImportViewsMixin
@@ -127,6 +128,16 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
                 self.admin_site.admin_view(self.start_enrollment_view),
                 name="crm_customer_start_enrollment",
             ),
+            path(
+                "<path:object_id>/personal-data/",
+                self.admin_site.admin_view(self.personal_data_view),
+                name="crm_customer_personal_data",
+            ),
+            path(
+                "<path:object_id>/erase/",
+                self.admin_site.admin_view(self.erase_view),
+                name="crm_customer_erase",
+            ),
         ] + super().get_urls()
 
     def can_start_enrollment(self, request, customer) -> bool:
@@ -134,7 +145,11 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         customer = self.get_object(request, object_id)
-        extra = {"can_start_enrollment": customer is not None and self.can_start_enrollment(request, customer)}
+        extra = {
+            "can_start_enrollment": customer is not None and self.can_start_enrollment(request, customer),
+            "can_export_person": customer is not None and access.sees_personal_data(request.user, customer),
+            "can_erase": customer is not None and request.user.has_perm("crm.erase_customer"),
+        }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def start_enrollment_view(self, request, object_id):
@@ -164,6 +179,41 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
             "form": form,
         }
         return TemplateResponse(request, "admin/crm/customer/start_enrollment.html", context)
+
+    # --- personal data (PIPL): a person's data on request, and erasure
+
+    def personal_data_view(self, request, object_id):
+        """Everything held about this person, as a ZIP (the access is logged)."""
+        customer = self.reachable_object(request, object_id)
+        data = privacy.person_export(customer=customer, by=request.user)
+        response = HttpResponse(data, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}-personal-data.zip"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def erase_view(self, request, object_id):
+        customer = self.reachable_object(request, object_id)
+        if not request.user.has_perm("crm.erase_customer"):
+            raise PermissionDenied
+        if request.method == "POST" and request.POST.get("confirm") == customer.phone:
+            privacy.customer_erase(customer=customer, by=request.user)
+            self.message_user(request, _("The person's data was erased; their payments and classes are kept."))
+            return redirect("admin:crm_customer_change", customer.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Erase personal data"),
+            "opts": self.opts,
+            "original": customer,
+            "wrong_confirmation": request.method == "POST",
+        }
+        return TemplateResponse(request, "admin/crm/customer/erase.html", context)
+
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        data = super().get_export_data(file_format, request, queryset, **kwargs)
+        privacy.access_record(
+            by=request.user, action=privacy.Action.EXPORT, detail=request.GET.urlencode(), rows=queryset.count()
+        )
+        return data
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

@@ -9,9 +9,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from crm import access
 from crm.forms import ApproveForm, RejectForm
+from crm.id_numbers import mask_id_number
 from crm.models import Enrollment, EnrollmentDocument
 from crm.services import enrollment as enrollments
+from crm.services import privacy
 from crm.uploads import file_response
 
 from .base import CRMHistoryAdmin, CRMTabularInline
@@ -85,11 +88,37 @@ class EnrollmentAdmin(CRMHistoryAdmin):
             kwargs["form"] = EnrollmentAddForm
         return super().get_form(request, obj, change, **kwargs)
 
-    def get_fieldsets(self, request, obj=None):
-        return [(None, {"fields": ["customer", "class_grade"]})] if obj is None else self.fieldsets
-
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else self.readonly_fields
+        if obj is None:
+            return []
+        return [self._id_number_field(request, obj) if f == "id_number" else f for f in self.readonly_fields]
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [(None, {"fields": ["customer", "class_grade"]})]
+        shown = self._id_number_field(request, obj)
+        return [
+            (name, {**options, "fields": [shown if f == "id_number" else f for f in options["fields"]]})
+            for name, options in self.fieldsets
+        ]
+
+    # --- ID numbers in full for the customer's salesperson and managers only (crm.access); masked for others
+
+    def _id_number_field(self, request, enrollment) -> str:
+        return "id_number" if access.sees_personal_data(request.user, enrollment.customer) else "id_number_masked"
+
+    @admin.display(description=_("ID number"))
+    def id_number_masked(self, enrollment):
+        return mask_id_number(enrollment.id_number)
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        super().set_history_delta_changes(request, historical_records, foreign_keys_are_objs)
+        records = [r for r in historical_records if getattr(r, "history_delta_changes", None)]
+        if records and not access.sees_personal_data(request.user, records[0].instance.customer):
+            for record in records:
+                for change in record.history_delta_changes:
+                    if change["field"] in ("id_number", Enrollment._meta.get_field("id_number").verbose_name):
+                        change["old"], change["new"] = mask_id_number(change["old"]), mask_id_number(change["new"])
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
@@ -252,6 +281,8 @@ class EnrollmentAdmin(CRMHistoryAdmin):
         enrollment = self.reachable_object(request, object_id)
         document = get_object_or_404(EnrollmentDocument, enrollment=enrollment, public_id=document_id)
         inline = document.content_type.startswith("image/")
+        record = {"action": privacy.Action.DOCUMENT, "customer": enrollment.customer, "detail": str(document.public_id)}
+        privacy.access_record(by=request.user, **record)
         return file_response(document.file, document.original_name, content_type=document.content_type, inline=inline)
 
     def document_url(self, document) -> str:

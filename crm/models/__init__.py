@@ -5,6 +5,7 @@ from .enrollment import Enrollment, EnrollmentDocument, Payment, private_storage
 from .imports import LeadImport, LeadImportRow
 from .leads import Customer, CustomerUserObjectPermission, FollowUp
 from .org import Branch, ClassGrade, ContractTemplate, Course, Tag
+from .privacy import PersonalDataAccess
 
 __all__ = [
     "Branch",
@@ -20,6 +21,7 @@ __all__ = [
     "LeadImport",
     "LeadImportRow",
     "Payment",
+    "PersonalDataAccess",
     "Student",
     "StudyRecord",
     "Tag",

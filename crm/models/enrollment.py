@@ -93,6 +93,7 @@ class Enrollment(models.Model):
         verbose_name = _("enrollment")
         verbose_name_plural = _("enrollments")
         ordering = ["-created_at", "-id"]
+        permissions = [("view_id_numbers", _("Can see ID numbers and export a person's data"))]
         constraints = [
             models.UniqueConstraint(fields=["customer", "class_grade"], name="enrollment_unique_per_class"),
         ]

@@ -68,6 +68,7 @@ class Customer(models.Model):
             ("import_customer", _("Can import customers")),
             ("export_customer", _("Can export customers")),
             ("archive_customer", _("Can archive and restore customers")),
+            ("erase_customer", _("Can erase a person's data on their request")),
         ]
         constraints = [
             # Optional contacts are unique only when given.
