@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crm import access
@@ -102,7 +102,7 @@ def _study_records(customer):
 
 
 def erased_name(customer: Customer) -> str:
-    return _gettext("Erased person %(id)s") % {"id": customer.pk}
+    return gettext("Erased person %(id)s") % {"id": customer.pk}
 
 
 @transaction.atomic
