@@ -247,7 +247,10 @@ def _open_csv(stream) -> LeadFile:
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(text, dialect)
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as error:  # the header row over-long or damaged: said as rows() says it of later rows
+        raise LeadFileError(UNREADABLE % {"reason": _row_problem(error, 1)}) from None
     return _lead_file("csv", encoding, header, reader)
 
 

@@ -123,6 +123,8 @@ def test_the_owner_may_revert_their_follow_up_to_an_earlier_version(client, own,
         "/admin/crm/customer/abc/history/1/",
         "/admin/crm/payment/{pk}/change/history/",
         "/admin/crm/followup/{pk}/history/1e3/",
+        "/admin/crm/customer/{pk}/history/%C2%B2/",  # "²": a digit to str.isdigit(), not to int()
+        "/admin/crm/payment/{pk}/history/" + "9" * 5000 + "/",  # past int()'s 4,300-digit limit
     ],
 )
 def test_typed_history_urls_answer_404(client, own, manager, path):

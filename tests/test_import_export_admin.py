@@ -106,6 +106,13 @@ def test_export_has_only_visible_rows_with_the_current_filters(client, sales, ot
     assert {r["name"] for r in exported_rows(export(client, "?status__exact=new"))} == {"Mine New"}
 
 
+@pytest.mark.parametrize("query", ["?nonsense=1", "?status__exact=new&e=1&nonsense=", "?consultant__password=x"])
+def test_export_with_filters_the_list_does_not_allow_is_a_bad_request(client, sales, query):
+    """The list answers unknown filters with "?e=1"; its export page answered them with 500."""
+    client.force_login(sales)
+    assert client.get(EXPORT_URL + query).status_code == 400
+
+
 def test_export_escapes_formula_cells_and_reimports(client, sales):
     factories.CustomerFactory(consultant=sales, name='=HYPERLINK("http://evil.example","x")', content="@SUM(A1)")
     client.force_login(sales)

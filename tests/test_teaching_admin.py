@@ -62,6 +62,28 @@ def test_add_next_lesson_proposes_the_day_and_creates_the_records(client_for, te
     assert lesson.teacher == teacher and lesson.study_records.count() == 2
 
 
+@pytest.mark.parametrize("typed", ["abc", "²", "9" * 5000, "99999999999999999999", "1,2"])
+def test_add_next_lesson_with_a_typed_class_id_opens_an_empty_form(client_for, teacher, taught, typed):
+    """The add form takes its initial class from the URL: an id of the wrong shape is no class, not a 500."""
+    response = client_for(teacher).get(reverse("admin:crm_courserecord_add"), {"class_grade": typed})
+    assert response.status_code == 200
+    assert "class_grade" not in response.context["adminform"].form.initial
+
+
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("admin:crm_followup_add", {"customer": "abc"}),
+        ("admin:crm_payment_add", {"customer": "²", "enrollment": "9" * 5000, "course": "99999999999999999999"}),
+        ("admin:crm_customer_add", {"branch": "-", "tags": "1,x", "referrer": "1.5"}),
+    ],
+)
+def test_add_forms_prefilled_with_malformed_ids_open_empty(client_for, manager, url, params):
+    response = client_for(manager).get(reverse(url), params)
+    assert response.status_code == 200
+    assert not set(params) & set(response.context["adminform"].form.initial)
+
+
 def test_another_teachers_class_cannot_get_a_lesson(client_for, teacher, taught):
     _, theirs = taught
     response = add_lesson(client_for(teacher), theirs)

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -53,6 +53,23 @@ class CRMAdmin(RowAccessMixin, admin.ModelAdmin):
         if not allowed(request, obj):
             raise PermissionDenied
         return obj
+
+    def get_changeform_initial_data(self, request):
+        """A new row's values from the URL (?class_grade=3); a relation given an id of the wrong shape stays empty
+        (the form's widgets would look it up, and "abc" or 20 digits there fail with 500)."""
+        initial = super().get_changeform_initial_data(request)
+        for name, value in list(initial.items()):
+            field = next((f for f in self.opts.concrete_fields + self.opts.many_to_many if f.name == name), None)
+            if field is None or not field.is_relation:
+                continue
+            target = field.related_model._meta.pk if field.many_to_many else field.target_field
+            try:
+                for item in value if isinstance(value, list) else [value]:
+                    if item not in target.empty_values:
+                        target.run_validators(target.to_python(item))
+            except ValidationError:
+                del initial[name]
+        return initial
 
     def get_list_filter(self, request):
         # Filtering by owner is for those who see everyone's customers.
@@ -112,11 +129,20 @@ class CRMHistoryAdmin(CRMAdmin, SimpleHistoryAdmin):
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         obj = self._history_object(request, object_id)
-        if not version_id.isdigit() or not obj.history.filter(history_id=version_id).exists():
+        if not self._version_exists(obj, version_id):
             raise Http404(_("This version does not exist."))
         if request.method == "POST" and self.revert_disabled(request, obj):
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+    @staticmethod
+    def _version_exists(obj, version_id: str) -> bool:
+        # Parsed as the version column parses it: "²" and a 5,000-digit number pass str.isdigit() but not int().
+        try:
+            version_id = obj.history.model._meta.pk.to_python(version_id)
+        except ValidationError:
+            return False
+        return obj.history.filter(history_id=version_id).exists()
 
     def _history_object(self, request, object_id):
         """The row, if this user reaches it (an id of the wrong shape is no row)."""

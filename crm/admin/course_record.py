@@ -39,11 +39,9 @@ class CourseRecordAdmin(CRMAdmin):
 
     def get_changeform_initial_data(self, request):
         """ "Add next lesson" of a class: the class chosen, its next day number proposed, today's date."""
-        initial = super().get_changeform_initial_data(request)
-        class_id = request.GET.get("class_grade", "")
-        class_grade = (
-            access.visible(request.user, ClassGrade).filter(pk=class_id).first() if class_id.isdigit() else None
-        )
+        initial = super().get_changeform_initial_data(request)  # an id of the wrong shape is dropped there
+        class_id = initial.get("class_grade")
+        class_grade = access.visible(request.user, ClassGrade).filter(pk=class_id).first() if class_id else None
         if class_grade is not None:
             initial["day_num"] = academics.next_day_num(class_grade)
         initial.setdefault("date", timezone.localdate())

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -223,7 +224,10 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
 
     def get_export_queryset(self, request):
         # The changelist's rows (its filters and crm.access), with what each exported row shows, fetched up front.
-        queryset = super().get_export_queryset(request)
+        try:
+            queryset = super().get_export_queryset(request)
+        except IncorrectLookupParameters:  # the list answers these with "?e=1"; its export has no page to say so
+            raise BadRequest("The list filters in the address are not valid.") from None  # 400 (not shown)
         return queryset.select_related("consultant", "branch").prefetch_related("consult_courses", "tags")
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):

@@ -129,6 +129,11 @@ HOSTILE = {
         "csv",
         "longer than 131,072",
     ),
+    "CSV header cell over 131,072 characters": (
+        lambda: ("name,phone," + "x" * 200_000 + "\nWang,13800138000,\n").encode(),
+        "csv",
+        "row 1 has a cell longer than 131,072",
+    ),
     "CSV mixing UTF-8 and GBK rows": (
         lambda: HEADER.encode() + "王芳,13800138000,\n".encode() + "李雷,13900139000,\n".encode("gbk"),
         "csv",
