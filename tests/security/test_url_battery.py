@@ -57,6 +57,7 @@ from crm.models import (
     LeadImport,
     LeadImportRow,
     Payment,
+    PersonalDataAccess,
     Student,
     StudyRecord,
     Tag,
@@ -217,6 +218,7 @@ class Side:
     lesson: CourseRecord
     record: StudyRecord
     lead_import: LeadImport
+    access_entry: PersonalDataAccess
 
 
 def build_side(label: str, consultant, teacher, pupil_name: str, pupil_user=None) -> Side:
@@ -267,6 +269,9 @@ def build_side(label: str, consultant, teacher, pupil_name: str, pupil_user=None
         lesson=lesson,
         record=record,
         lead_import=lead_import.lead_import_preview(upload=upload, by=consultant),
+        access_entry=PersonalDataAccess.objects.create(
+            user=consultant, username=consultant.username, action="export", detail=sales, rows=1
+        ),
     )
 
 
@@ -376,6 +381,7 @@ SIDE_ROWS = {
     StudyRecord: lambda side: side.record,
     Student: lambda side: side.pupil,
     LeadImport: lambda side: side.lead_import,
+    PersonalDataAccess: lambda side: side.access_entry,
     Branch: lambda side: side.class_grade.branch,
     Course: lambda side: side.class_grade.course,
     ContractTemplate: lambda side: side.class_grade.contract_template,
