@@ -139,7 +139,10 @@ class RowCleaner:
         self.labels = {c.field: c.chinese if _is_chinese() else c.english for c in COLUMNS}
 
     def clean(self, number: int, values: tuple[str, ...]) -> tuple:
-        """The row as staged: (number, outcome, errors, phone, name, …). Runs once per row: kept lean."""
+        """The row as staged: (number, outcome, errors, phone, name, …). Runs once per row: kept lean.
+
+        A valid row is staged as new; classifying then rewrites only the rows that turn out otherwise.
+        """
         name, phone, qq, wechat, email, source, courses, campus, tags, consultant, content = values  # FIELDS
         errors = []  # (field, message)
         if not phone:
@@ -179,7 +182,7 @@ class RowCleaner:
         owner = self._owner(consultant, errors)
         return (
             number,
-            "invalid" if errors else "",
+            "invalid" if errors else "new",
             "\n".join(f"{self.labels[field]}\t{message}" for field, message in errors),
             phone[:32],
             name[:64],
@@ -252,7 +255,8 @@ def _analyze_staging() -> None:
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE (SKIP_LOCKED) {STAGING}")
+            # Only the columns the statements filter, join and sort on: the text columns would double its time.
+            cursor.execute(f"ANALYZE (SKIP_LOCKED) {STAGING} (lead_import_id, outcome, row_number, phone, customer_id)")
 
 
 def _execute(sql: str, params: list) -> None:
@@ -269,22 +273,18 @@ def _values(rows: list[tuple]) -> tuple[str, list]:
 
 def _classify(lead_import: LeadImport, by) -> None:
     rows = LeadImportRow.objects.filter(lead_import=lead_import)
-    # Duplicates inside the file: each later row with a phone an earlier valid row has. A window over the
-    # pending rows finds each phone's first row in one sort (a correlated EXISTS per row was quadratic).
+    # One pass finds the valid rows that are not new after all: repeats of an earlier valid row's phone (a window
+    # finds each phone's first row in one sort; a correlated EXISTS per row was quadratic) and rows of existing
+    # customers, matched by the normalized phone. Only those rows are rewritten.
     _execute(
-        f"UPDATE {STAGING} SET outcome = %s, first_row_number = d.first_row FROM ("
-        f"SELECT id, row_number, MIN(row_number) OVER (PARTITION BY phone) AS first_row FROM {STAGING} "
-        f"WHERE lead_import_id = %s AND outcome = '') d "
-        f"WHERE {STAGING}.id = d.id AND d.row_number > d.first_row",
-        [Outcome.DUPLICATE, lead_import.pk],
-    )
-    # Existing customers, matched by the normalized phone, in the same pass that marks the others new.
-    _execute(
-        f"UPDATE {STAGING} SET customer_id = m.customer_id, "
-        f"outcome = CASE WHEN m.customer_id IS NULL THEN %s ELSE '' END FROM ("
-        f"SELECT r.id, c.id AS customer_id FROM {STAGING} r LEFT JOIN {CUSTOMERS} c ON c.phone = r.phone "
-        f"WHERE r.lead_import_id = %s AND r.outcome = '') m WHERE {STAGING}.id = m.id",
-        [Outcome.NEW, lead_import.pk],
+        f"UPDATE {STAGING} SET outcome = CASE WHEN r.row_number > r.first_row THEN %s ELSE '' END, "
+        f"first_row_number = CASE WHEN r.row_number > r.first_row THEN r.first_row END, "
+        f"customer_id = CASE WHEN r.row_number = r.first_row THEN r.customer_id END "
+        f"FROM (SELECT s.id, s.row_number, MIN(s.row_number) OVER (PARTITION BY s.phone) AS first_row, "
+        f"c.id AS customer_id FROM {STAGING} s LEFT JOIN {CUSTOMERS} c ON c.phone = s.phone "
+        f"WHERE s.lead_import_id = %s AND s.outcome = %s) r "
+        f"WHERE {STAGING}.id = r.id AND (r.row_number > r.first_row OR r.customer_id IS NOT NULL)",
+        [Outcome.DUPLICATE, lead_import.pk, Outcome.NEW],
     )
     if not access.sees_all_customers(by):
         _refuse_customers_of_others(rows, by)
@@ -312,7 +312,8 @@ def _refuse_customers_of_others(rows, by) -> None:
             for pk, owner in get_user_model().objects.in_bulk(owner_ids).items()
         ),
     )
-    owners_message = Subquery(Customer.objects.filter(pk=OuterRef("customer_id")).annotate(m=message).values("m"))
+    owner = Customer.objects.filter(pk=OuterRef("customer_id")).order_by()
+    owners_message = Subquery(owner.annotate(m=message).values("m"))
     foreign.update(
         outcome=Outcome.INVALID,
         # The customer changed hands or went meanwhile: refused all the same, naming no one.
@@ -466,7 +467,7 @@ def _check_still_valid(lead_import: LeadImport) -> None:
 def _apply(lead_import: LeadImport, by) -> None:
     # Raw SQL below takes the database's own datetime form, as the ORM would write it.
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    rows = lead_import.rows.all()
+    rows = lead_import.rows.order_by()  # no join to the import for the default ordering: order does not matter here
     _insert_new_customers(lead_import, now)
     _execute(
         f"UPDATE {STAGING} SET customer_id = c.id FROM {CUSTOMERS} c "
@@ -505,6 +506,7 @@ def _fill_existing(rows, now) -> None:
         f"{q(f)} = CASE WHEN {q(f)} = '' THEN COALESCE(v.column{i}, '') ELSE {q(f)} END"
         for i, f in enumerate(FILLABLE, start=1)
     )
+    # The campus is cast: in a batch without any, PostgreSQL types the all-NULL column as text.
     campus, key = len(FILLABLE) + 1, len(FILLABLE) + 2
     updated = rows.filter(outcome=Outcome.UPDATED).values_list("customer_id", "changes")
     for batch in _batched(updated.iterator(chunk_size=BATCH), BATCH):
@@ -523,7 +525,7 @@ def _link_courses_and_tags(lead_import: LeadImport) -> None:
     course_table = q(Customer.consult_courses.through._meta.db_table)
     tag_table = q(Customer.tags.through._meta.db_table)
     staged = q(LeadImportRow._meta.db_table)
-    rows = lead_import.rows.all()
+    rows = lead_import.rows.order_by()  # unordered: DISTINCT below is then over the tag names alone
     new = rows.filter(outcome=Outcome.NEW)
     tag_ids = _ensure_tags(
         {
