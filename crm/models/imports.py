@@ -77,7 +77,7 @@ class LeadImportRow(models.Model):
     lead_import = models.ForeignKey(LeadImport, models.CASCADE, related_name="rows", db_index=False)
     row_number = models.PositiveIntegerField()
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
-    # Plain text, not JSON columns: the preview writes these rows with one executemany on any database.
+    # Plain text, not JSON columns: the preview writes these rows in bulk (COPY or executemany) as plain values.
     errors = models.TextField(blank=True)  # "column<TAB>reason" lines
     first_row_number = models.PositiveIntegerField(null=True, blank=True)  # for duplicates in the file
     customer = models.ForeignKey(Customer, models.SET_NULL, null=True, blank=True, related_name="+", db_index=False)
@@ -99,7 +99,8 @@ class LeadImportRow(models.Model):
     class Meta:
         ordering = ["lead_import", "row_number"]
         indexes = [
-            models.Index(fields=["lead_import", "outcome", "phone", "row_number"], name="importrow_phone"),
+            # Row order within an outcome: batches of the plan and the lists of problems read it in file order.
+            models.Index(fields=["lead_import", "outcome", "row_number"], name="importrow_outcome_row"),
         ]
 
     def __str__(self):

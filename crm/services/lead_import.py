@@ -13,11 +13,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from itertools import cycle, islice
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Count, Exists, F, Min, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
@@ -26,13 +28,16 @@ from crm import access, selectors
 from crm.lead_files import COLUMNS, SOURCE_ALIASES, open_lead_file, split_list
 from crm.models import Branch, Course, Customer, LeadImport, LeadImportRow, Tag
 from crm.phones import INVALID_PHONE, normalize_phone
-from crm.services.leads import duplicate_phone_message
+from crm.services.leads import DUPLICATE_PHONE_UNOWNED, duplicate_phone_message
 
 BATCH = 2000
 Outcome = LeadImportRow.Outcome
 OwnerMode = LeadImport.OwnerMode
 FILLABLE = ["name", "qq", "wechat", "email", "content"]  # empty fields of an existing customer the file may fill
 UNIQUE_CONTACTS = ["qq", "wechat", "email"]
+# Raw SQL below names these tables as they are: plain lowercase names need no quotes.
+STAGING = LeadImportRow._meta.db_table
+CUSTOMERS = Customer._meta.db_table
 # Addresses of this everyday shape pass Django's EmailValidator for certain; others go through it (it is slow).
 PLAIN_EMAIL = re.compile(
     r"[A-Za-z0-9_%+-]{1,64}(?:\.[A-Za-z0-9_%+-]{1,64})*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
@@ -97,6 +102,7 @@ def lead_import_preview(
             _stage(lead_import, (cleaner.clean(number, values) for number, values in batch))
             if progress:
                 progress(batch[-1][0] - 1)  # data rows read so far
+        _analyze_staging()
         _classify(lead_import, by)
         upload.seek(0)  # kept for the record, once the stream has been read to its end
         lead_import.file.save(name, File(upload), save=False)
@@ -133,7 +139,10 @@ class RowCleaner:
         self.labels = {c.field: c.chinese if _is_chinese() else c.english for c in COLUMNS}
 
     def clean(self, number: int, values: tuple[str, ...]) -> tuple:
-        """The row as staged: (number, outcome, errors, phone, name, …). Runs once per row: kept lean."""
+        """The row as staged: (number, outcome, errors, phone, name, …). Runs once per row: kept lean.
+
+        A valid row is staged as new; classifying then rewrites only the rows that turn out otherwise.
+        """
         name, phone, qq, wechat, email, source, courses, campus, tags, consultant, content = values  # FIELDS
         errors = []  # (field, message)
         if not phone:
@@ -173,7 +182,7 @@ class RowCleaner:
         owner = self._owner(consultant, errors)
         return (
             number,
-            "invalid" if errors else "",
+            "invalid" if errors else "new",
             "\n".join(f"{self.labels[field]}\t{message}" for field, message in errors),
             phone[:32],
             name[:64],
@@ -218,68 +227,127 @@ _STAGED = [
 
 
 def _stage(lead_import: LeadImport, rows: Iterable[tuple]) -> None:
-    """One executemany per batch: the staging table is ours, so the ORM's per-object work is not needed."""
-    table = LeadImportRow._meta.db_table
-    columns = ", ".join(connection.ops.quote_name(c) for c in ["lead_import_id", *_STAGED, "changes"])
-    placeholders = ", ".join(["%s"] * (len(_STAGED) + 2))
+    """One bulk write per batch: the staging table is ours, so the ORM's per-object work is not needed."""
+    _bulk_insert(STAGING, ["lead_import_id", *_STAGED, "changes"], ((lead_import.pk, *row, "") for row in rows))
+
+
+def _bulk_insert(table: str, columns: list[str], rows: Iterable[tuple]) -> None:
+    """COPY on PostgreSQL, whose executemany still runs one INSERT per row (several times slower than COPY);
+    executemany elsewhere, which is what SQLite has."""
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",
-            [(lead_import.pk, *row, "") for row in rows],
-        )
+        if connection.vendor == "postgresql":
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)
+
+
+def _analyze_staging() -> None:
+    """Fresh planner statistics for the staged rows (PostgreSQL only; SQLite's planner does not use them).
+
+    Rows staged in the open transaction have none, so PostgreSQL takes this import's rows for one and may plan
+    nested loops that grow with the square of the file. SKIP_LOCKED: ANALYZE's lock is held to the end of the
+    transaction and conflicts with itself, so a second import at the same time would wait for the first; it
+    goes on with older statistics instead (the statements below stay linear without them, only slower).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # Only the columns the statements filter, join and sort on: the text columns would double its time.
+            cursor.execute(f"ANALYZE (SKIP_LOCKED) {STAGING} (lead_import_id, outcome, row_number, phone, customer_id)")
+
+
+def _execute(sql: str, params: list) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _values(rows: list[tuple]) -> tuple[str, list]:
+    """A VALUES list for `rows` and its parameters: a batch in one statement (one per row is several times slower
+    on PostgreSQL). Its columns are named column1, column2, … on both databases."""
+    row = f"({', '.join(['%s'] * len(rows[0]))})"
+    return f"VALUES {', '.join([row] * len(rows))}", [value for r in rows for value in r]
 
 
 def _classify(lead_import: LeadImport, by) -> None:
     rows = LeadImportRow.objects.filter(lead_import=lead_import)
-    pending = rows.filter(outcome="")
-    # Duplicates inside the file: each later row with a phone an earlier valid row has. The earliest row of a
-    # phone is never marked, so every database sees the same answer while the update runs.
-    same_phone = pending.filter(phone=OuterRef("phone"))
-    pending.filter(Exists(same_phone.filter(row_number__lt=OuterRef("row_number")))).update(
-        outcome=Outcome.DUPLICATE,
-        first_row_number=Subquery(same_phone.order_by("row_number").values("row_number")[:1]),
-    )
-    # Existing customers, matched by the normalized phone, in the same pass that marks the others new.
-    match = Customer.objects.filter(phone=OuterRef("phone")).order_by()
-    pending.update(
-        customer_id=Subquery(match.values("pk")[:1]),
-        outcome=Case(When(Exists(match), then=Value("")), default=Value(Outcome.NEW.value)),
+    # One pass finds the valid rows that are not new after all: repeats of an earlier valid row's phone (a window
+    # finds each phone's first row in one sort; a correlated EXISTS per row was quadratic) and rows of existing
+    # customers, matched by the normalized phone. Only those rows are rewritten.
+    _execute(
+        f"UPDATE {STAGING} SET outcome = CASE WHEN r.row_number > r.first_row THEN %s ELSE '' END, "
+        f"first_row_number = CASE WHEN r.row_number > r.first_row THEN r.first_row END, "
+        f"customer_id = CASE WHEN r.row_number = r.first_row THEN r.customer_id END "
+        f"FROM (SELECT s.id, s.row_number, MIN(s.row_number) OVER (PARTITION BY s.phone) AS first_row, "
+        f"c.id AS customer_id FROM {STAGING} s LEFT JOIN {CUSTOMERS} c ON c.phone = s.phone "
+        f"WHERE s.lead_import_id = %s AND s.outcome = %s) r "
+        f"WHERE {STAGING}.id = r.id AND (r.row_number > r.first_row OR r.customer_id IS NOT NULL)",
+        [Outcome.DUPLICATE, lead_import.pk, Outcome.NEW],
     )
     if not access.sees_all_customers(by):
         _refuse_customers_of_others(rows, by)
-    _refuse_taken_contacts(rows)
+    _refuse_taken_contacts(lead_import)
     _plan_updates(rows)
 
 
 def _refuse_customers_of_others(rows, by) -> None:
     """A salesperson's file can neither see nor touch a colleague's customer: the row says whose it is."""
-    foreign = rows.filter(outcome="").exclude(customer_id__in=access.visible_customers(by).values("pk"))
-    owners = Customer.objects.filter(pk__in=foreign.values("customer_id")).values_list("consultant", flat=True)
-    for owner_id in set(owners):
-        example = Customer.objects.filter(consultant_id=owner_id).select_related("consultant").first()
-        message = f"{_label('phone')}\t{duplicate_phone_message(example)}"
-        foreign.filter(customer__consultant_id=owner_id).update(
-            outcome=Outcome.INVALID, errors=message, customer_id=None
-        )
+    visible = access.visible_customers(by).filter(pk=OuterRef("customer_id"))
+    foreign = rows.filter(outcome="").filter(~Exists(visible))  # NOT EXISTS: an anti-join, never a row-by-row NOT IN
+    owner_ids = set(
+        Customer.objects.filter(pk__in=foreign.values("customer_id"))
+        .order_by()
+        .values_list("consultant_id", flat=True)
+        .distinct()
+    )
+    if not owner_ids:
+        return
+    # One statement for all owners: each row gets the message naming its customer's owner.
+    label = _label("phone")
+    message = Case(
+        *(
+            When(consultant_id=pk, then=Value(f"{label}\t{duplicate_phone_message(Customer(consultant=owner))}"))
+            for pk, owner in get_user_model().objects.in_bulk(owner_ids).items()
+        ),
+    )
+    owner = Customer.objects.filter(pk=OuterRef("customer_id")).order_by()
+    owners_message = Subquery(owner.annotate(m=message).values("m"))
+    foreign.update(
+        outcome=Outcome.INVALID,
+        # The customer changed hands or went meanwhile: refused all the same, naming no one.
+        errors=Coalesce(owners_message, Value(f"{label}\t{DUPLICATE_PHONE_UNOWNED}")),
+        customer_id=None,
+    )
 
 
-def _refuse_taken_contacts(rows) -> None:
+def _refuse_taken_contacts(lead_import: LeadImport) -> None:
     """QQ, WeChat and email are unique: a new lead may not reuse one given earlier in the file or already taken."""
+    rows = lead_import.rows.all()
     for field in UNIQUE_CONTACTS:
         label = _label(field)
         # Phones are deduplicated already, so rows sharing a contact here are different people: keep the first.
-        candidates = rows.filter(outcome__in=[Outcome.NEW, ""]).exclude(**{field: ""})
-        clashes = candidates.order_by().values(field).annotate(first=Min("row_number"), n=Count("pk")).filter(n__gt=1)
-        for clash in clashes.iterator():
-            message = CONTACT_IN_FILE % {"column": label, "row": clash["first"]}
-            rows.filter(outcome=Outcome.NEW, row_number__gt=clash["first"], **{field: clash[field]}).update(
-                outcome=Outcome.INVALID, errors=f"{label}\t{message}"
-            )
+        # A window gives each row the first row of its contact; the message is built around the number in SQL.
+        before, after = _around_number(CONTACT_IN_FILE, "row", column=label)
+        _execute(
+            f"UPDATE {STAGING} SET outcome = %s, errors = %s || CAST(c.first_row AS TEXT) || %s FROM ("
+            f"SELECT id, outcome, row_number, MIN(row_number) OVER (PARTITION BY {field}) AS first_row "
+            f"FROM {STAGING} WHERE lead_import_id = %s AND outcome IN (%s, '') AND {field} <> '') c "
+            f"WHERE {STAGING}.id = c.id AND c.outcome = %s AND c.row_number > c.first_row",
+            [Outcome.INVALID, f"{label}\t{before}", after, lead_import.pk, Outcome.NEW, Outcome.NEW],
+        )
         # The inner "not empty" lets the database use the partial unique index on the contact.
         taken = Customer.objects.filter(**{field: OuterRef(field)}).exclude(**{field: ""})
         rows.filter(outcome=Outcome.NEW).exclude(**{field: ""}).filter(Exists(taken)).update(
             outcome=Outcome.INVALID, errors=f"{label}\t{CONTACT_TAKEN % {'column': label}}"
         )
+
+
+def _around_number(message, key: str, **values) -> tuple[str, str]:
+    """The translated `message` with `values` filled in, split where %(key)d goes, for SQL to put it there."""
+    before, after = (str(message).replace(f"%({key})d", "\0") % values).split("\0")
+    return before, after
 
 
 def _plan_updates(rows) -> None:
@@ -290,7 +358,6 @@ def _plan_updates(rows) -> None:
     columns += ["branch_id", "customer__branch_id"]
     fills = list(enumerate(FILLABLE, start=6))
     width = len(FILLABLE)
-    table = connection.ops.quote_name(LeadImportRow._meta.db_table)
     last = 0
     while batch := list(existing.filter(row_number__gt=last).values_list(*columns)[:BATCH]):
         last = batch[-1][1]
@@ -329,12 +396,14 @@ def _plan_updates(rows) -> None:
                 updates.append(("updated", json.dumps(changes, ensure_ascii=False), pk))
             else:
                 updates.append(("unchanged", "", pk))
-        with connection.cursor() as cursor:
-            cursor.executemany(f"UPDATE {table} SET outcome = %s, changes = %s WHERE id = %s", updates)
-    # Each customer as the preview saw it, so confirming can tell whether someone changed it since.
-    rows.filter(outcome=Outcome.UPDATED).update(
-        seen_updated_at=Subquery(Customer.objects.filter(pk=OuterRef("customer_id")).order_by().values("updated_at"))
-    )
+        # With each updated customer as the preview saw it, so confirming can tell whether it changed since.
+        values, params = _values(updates)
+        _execute(
+            f"UPDATE {STAGING} SET outcome = v.column1, changes = v.column2, seen_updated_at = CASE "
+            f"WHEN v.column1 = %s THEN (SELECT updated_at FROM {CUSTOMERS} c WHERE c.id = {STAGING}.customer_id) "
+            f"END FROM ({values}) v WHERE {STAGING}.id = v.column3",
+            [Outcome.UPDATED, *params],
+        )
 
 
 def _taken_contacts(values_by_field: dict[str, set]) -> dict:
@@ -366,6 +435,9 @@ def lead_import_confirm(*, lead_import: LeadImport, by) -> LeadImport:
     """Apply the preview's plan in one transaction; refuse, writing nothing, if anything changed since."""
     if lead_import.created_by_id != by.pk:
         raise PermissionDenied(NOT_YOUR_IMPORT)
+    # The preview's statistics predate its outcomes; taken before the transaction, ANALYZE's lock is not held
+    # through the import.
+    _analyze_staging()
     try:
         with transaction.atomic():
             # Claiming the import first makes a double submission find it already taken.
@@ -395,10 +467,12 @@ def _check_still_valid(lead_import: LeadImport) -> None:
 def _apply(lead_import: LeadImport, by) -> None:
     # Raw SQL below takes the database's own datetime form, as the ORM would write it.
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    rows = lead_import.rows.all()
+    rows = lead_import.rows.order_by()  # no join to the import for the default ordering: order does not matter here
     _insert_new_customers(lead_import, now)
-    rows.filter(outcome=Outcome.NEW).update(
-        customer_id=Subquery(Customer.objects.filter(phone=OuterRef("phone")).order_by().values("pk")[:1])
+    _execute(
+        f"UPDATE {STAGING} SET customer_id = c.id FROM {CUSTOMERS} c "
+        f"WHERE c.phone = {STAGING}.phone AND {STAGING}.lead_import_id = %s AND {STAGING}.outcome = %s",
+        [lead_import.pk, Outcome.NEW],
     )
     _fill_existing(rows, now)
     _link_courses_and_tags(lead_import)
@@ -428,21 +502,21 @@ def _insert_new_customers(lead_import: LeadImport, now) -> None:
 def _fill_existing(rows, now) -> None:
     """Fill only fields still empty: a value typed in since the preview is never overwritten."""
     q = connection.ops.quote_name
-    assignments = ", ".join(f"{q(f)} = CASE WHEN {q(f)} = '' THEN COALESCE(%s, '') ELSE {q(f)} END" for f in FILLABLE)
-    sql = f"UPDATE {q(Customer._meta.db_table)} SET {assignments}, updated_at = %s WHERE id = %s"
-    campus_sql = f"UPDATE {q(Customer._meta.db_table)} SET branch_id = COALESCE(branch_id, %s) WHERE id = %s"
+    assignments = ", ".join(
+        f"{q(f)} = CASE WHEN {q(f)} = '' THEN COALESCE(v.column{i}, '') ELSE {q(f)} END"
+        for i, f in enumerate(FILLABLE, start=1)
+    )
+    # The campus is cast: in a batch without any, PostgreSQL types the all-NULL column as text.
+    campus, key = len(FILLABLE) + 1, len(FILLABLE) + 2
     updated = rows.filter(outcome=Outcome.UPDATED).values_list("customer_id", "changes")
     for batch in _batched(updated.iterator(chunk_size=BATCH), BATCH):
-        params, campuses = [], []
-        for customer_id, changes in batch:
-            plan = json.loads(changes)
-            params.append([*(plan.get(field) for field in FILLABLE), now, customer_id])
-            if plan.get("branch_id"):
-                campuses.append([plan["branch_id"], customer_id])
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, params)
-            if campuses:
-                cursor.executemany(campus_sql, campuses)
+        plans = [(json.loads(changes), customer_id) for customer_id, changes in batch]
+        values, params = _values([(*(p.get(f) for f in FILLABLE), p.get("branch_id"), pk) for p, pk in plans])
+        _execute(
+            f"UPDATE {CUSTOMERS} SET {assignments}, branch_id = COALESCE(branch_id, CAST(v.column{campus} AS BIGINT)), "
+            f"updated_at = %s FROM ({values}) v WHERE {CUSTOMERS}.id = v.column{key}",
+            [now, *params],
+        )
 
 
 def _link_courses_and_tags(lead_import: LeadImport) -> None:
@@ -451,7 +525,7 @@ def _link_courses_and_tags(lead_import: LeadImport) -> None:
     course_table = q(Customer.consult_courses.through._meta.db_table)
     tag_table = q(Customer.tags.through._meta.db_table)
     staged = q(LeadImportRow._meta.db_table)
-    rows = lead_import.rows.all()
+    rows = lead_import.rows.order_by()  # unordered: DISTINCT below is then over the tag names alone
     new = rows.filter(outcome=Outcome.NEW)
     tag_ids = _ensure_tags(
         {
@@ -504,16 +578,10 @@ def _ensure_tags(names: set[str]) -> dict[str, int]:
 def _insert_links(links, tag_ids, course_table, tag_table) -> None:
     course_links = [(customer_id, pk) for customer_id, courses, _tags in links for pk in courses]
     tag_links = [(customer_id, tag_ids[name]) for customer_id, _courses, tags in links for name in tags]
-    with connection.cursor() as cursor:
-        if course_links:
-            cursor.executemany(
-                f"INSERT INTO {course_table} (customer_id, course_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                course_links,
-            )
-        if tag_links:
-            cursor.executemany(
-                f"INSERT INTO {tag_table} (customer_id, tag_id) VALUES (%s, %s) ON CONFLICT DO NOTHING", tag_links
-            )
+    for table, column, pairs in ((course_table, "course_id", course_links), (tag_table, "tag_id", tag_links)):
+        for batch in _batched(pairs, BATCH):
+            values, params = _values(batch)
+            _execute(f"INSERT INTO {table} (customer_id, {column}) {values} ON CONFLICT DO NOTHING", params)
 
 
 def _record_history(lead_import: LeadImport, outcome: str, history_type: str, now, reason: str, by) -> None:

@@ -5,6 +5,7 @@ import io
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import translation
 from openpyxl import Workbook
 
 from crm import access
@@ -211,6 +212,16 @@ def test_contacts_taken_in_the_file_or_database_are_invalid(sales):
     assert (lead_import.new, lead_import.invalid) == (1, 2)
     service.lead_import_confirm(lead_import=lead_import, by=sales)
     assert Customer.objects.filter(qq="12345").count() == 1
+
+
+@pytest.mark.parametrize("language,column", [("en", "email"), ("zh-hans", "邮箱")])
+def test_contact_repeated_in_the_file_names_its_first_row_in_the_users_language(sales, language, column):
+    text = "name,phone,email\nA,13800138000,a@example.com\nB,13800138001,b@example.com\nC,13800138002,a@example.com\n"
+    with translation.override(language):
+        lead_import = preview(csv_file(text), sales)
+        assert list(service.invalid_rows(lead_import)) == [
+            (4, column, service.CONTACT_IN_FILE % {"column": column, "row": 2})
+        ]
 
 
 def test_confirm_imports_exactly_the_preview_or_nothing(sales, other_sales):
