@@ -21,7 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crm import access, selectors
@@ -476,7 +476,7 @@ def _apply(lead_import: LeadImport, by) -> None:
     )
     _fill_existing(rows, now)
     _link_courses_and_tags(lead_import)
-    reason = _gettext("Imported from %(file)s (import %(id)s)") % {
+    reason = gettext("Imported from %(file)s (import %(id)s)") % {
         "file": lead_import.original_name,
         "id": lead_import.pk,
     }

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0006_lead_import_campus'),
+        ('crm', '0008_personal_data'),
     ]
 
     operations = [
