@@ -8,12 +8,13 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from crm import reports
-from crm.forms import DashboardFilterForm
+from crm.forms import AdminLoginForm, DashboardFilterForm
 from crm.resources import escape_formula
 
 
 class CRMAdminSite(admin.AdminSite):
     index_title = _("Dashboard")
+    login_form = AdminLoginForm
 
     def get_urls(self):
         export = path("dashboard/<slug:key>.csv", self.admin_view(self.dashboard_export), name="dashboard_export")

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
@@ -193,7 +194,29 @@ class StudentPasswordResetForm(PasswordResetForm):
         return (user for user in users if unicodedata.normalize("NFKC", user.email).casefold() == wanted)
 
 
-class PortalLoginForm(AuthenticationForm):
+class BoundedUsernameMixin:
+    """A username longer than any account's is a failed sign-in, refused before it is authenticated.
+
+    AuthenticationForm sets the field's max_length after building it, so no validator enforces it; the
+    over-long name then reached django-axes' attempt record (255 characters) and PostgreSQL refused it: a 500.
+    """
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if len(username) > self.fields["username"].max_length:
+            raise ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )
+        return username
+
+
+class AdminLoginForm(BoundedUsernameMixin, AdminAuthenticationForm):
+    pass
+
+
+class PortalLoginForm(BoundedUsernameMixin, AuthenticationForm):
     """Students log in with their phone number however they write it: "138 0013 8000" finds +8613800138000.
 
     The portal is for students: staff accounts sign in at the admin, where their sessions are the admin's.
@@ -210,7 +233,7 @@ class PortalLoginForm(AuthenticationForm):
             raise ValidationError(self.error_messages["staff"], code="staff")
 
     def clean_username(self):
-        username = self.cleaned_data["username"]
+        username = super().clean_username()
         try:
             return normalize_phone(username)
         except ValidationError:

@@ -110,3 +110,13 @@ def test_a_session_ends_when_left_idle_and_each_request_extends_it(settings):
     Session.objects.filter(pk=session.pk).update(expire_date=first_expiry.replace(year=2000))
 
     assert client.get("/admin/").status_code == 302  # idle past the limit: signed out
+
+
+@pytest.mark.parametrize("path", [ADMIN_LOGIN, PORTAL_LOGIN])
+@pytest.mark.parametrize("length", [151, 300, 5000])
+def test_an_over_long_username_is_a_failed_sign_in_not_an_error(path, length):
+    """On PostgreSQL the name used to reach the lockout record's 255-character column and fail with a 500."""
+    client, response = sign_in(path, "x" * length, "wrong")
+
+    assert response.status_code == 200
+    assert not signed_in(client)
