@@ -19,16 +19,16 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crm import access, roles
+from crm.emails import send_templated
 from crm.models import ClassGrade, Customer, Enrollment, EnrollmentDocument, Payment, Student
 from crm.services import academics
 from crm.uploads import check_document
@@ -183,24 +183,16 @@ def link_send(*, enrollment: Enrollment, link_url: str, by) -> None:
     email = enrollment.customer.email
     if not email:
         raise ValidationError(NO_EMAIL, code="no_email")
-    school = settings.SCHOOL_NAME
-    subject = gettext("%(school)s: your enrollment form for %(course)s") % {
-        "school": school,
-        "course": enrollment.class_grade.course.name,
-    }
-    body = gettext(
-        "Hello %(name)s,\n\nPlease open this link to complete your enrollment in %(class)s:\n\n%(url)s\n\n"
-        "The link is personal and works for %(days)d days.\n\n%(consultant)s, %(school)s"
-    ) % {
+    context = {
         "name": enrollment.customer.name,
-        "class": enrollment.class_grade,
+        "class_name": enrollment.class_grade,  # named in the email's language
+        "course": enrollment.class_grade.course.name,
         "url": link_url,
         "days": settings.ENROLLMENT_LINK_MAX_AGE_DAYS,
         "consultant": by.get_full_name() or by.get_username(),
-        "school": school,
     }
     try:
-        send_mail(subject, body, None, [email])
+        send_templated("enrollment_link", context, to=email, language=_student_language())
     except (smtplib.SMTPException, OSError) as error:  # the mail server refused or could not be reached
         logger.warning("Enrollment link email to %s failed: %s", email, error)
         raise ValidationError(EMAIL_FAILED, code="email_failed") from None
@@ -403,9 +395,9 @@ def enrollment_approve(
 
     user = student.user
     if user.email and not user.has_usable_password():
-        url = set_password_url(user)
+        url, language = set_password_url(user), _student_language()
         # After the commit, and robust: a mail server that is down must not undo or hide a finished approval.
-        transaction.on_commit(lambda: _send_set_password(user, url, class_grade), robust=True)
+        transaction.on_commit(lambda: _send_set_password(user, url, class_grade, language), robust=True)
     return payment
 
 
@@ -432,19 +424,19 @@ def set_password_path(user) -> str:
     return reverse("portal:password_set", args=[uid, default_token_generator.make_token(user)])
 
 
-def _send_set_password(user, url: str, class_grade) -> None:
-    subject = gettext("%(school)s: welcome, set your password") % {"school": settings.SCHOOL_NAME}
-    body = gettext(
-        "Hello %(name)s,\n\nYour enrollment in %(class)s is approved. Your student portal login is %(login)s.\n"
-        "Choose your password here:\n\n%(url)s\n\n%(school)s"
-    ) % {
+def _send_set_password(user, url: str, class_grade, language: str) -> None:
+    context = {
         "name": user.first_name or user.get_username(),
-        "class": class_grade,
+        "class_name": class_grade,
         "login": user.get_username(),
         "url": url,
-        "school": settings.SCHOOL_NAME,
     }
-    send_mail(subject, body, None, [user.email])
+    send_templated("welcome", context, to=user.email, language=language)
+
+
+def _student_language() -> str:
+    """Students keep no language of their own: they are written to in the one the member of staff works in."""
+    return translation.get_language() or settings.LANGUAGE_CODE
 
 
 @transaction.atomic

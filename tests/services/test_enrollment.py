@@ -1,5 +1,6 @@
 """The enrollment flow's services: each step, and each refusal leaving the database as it was."""
 
+import re
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -8,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail, signing
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 
 from crm import roles
 from crm.models import Customer, Enrollment, EnrollmentDocument, Payment, Student
@@ -130,11 +132,24 @@ def test_only_the_owner_renews_or_sends(enrollment, other_sales):
         enrollments.link_send(enrollment=enrollment, link_url="https://x", by=other_sales)
 
 
-def test_send_link_emails_the_customer(enrollment, sales):
+def test_send_link_emails_the_customer(enrollment, sales, settings):
+    settings.SCHOOL_NAME = "Bright Future IT"
     enrollments.link_send(enrollment=enrollment, link_url="https://school.example/enroll/abc/", by=sales)
     (message,) = mail.outbox
-    assert message.to == ["wang@example.com"]
-    assert "https://school.example/enroll/abc/" in message.body
+    assert message.to == ["wang@example.com"] and "Bright Future IT" in message.subject
+    ((html, mimetype),) = message.alternatives
+    assert mimetype == "text/html" and 'href="https://school.example/enroll/abc/"' in html
+    for text in (message.body, html):
+        assert "https://school.example/enroll/abc/" in text and "Wang Fang" in text and "Bright Future IT" in text
+
+
+def test_the_link_email_is_in_the_language_staff_work_in(enrollment, sales):
+    with translation.override("zh-hans"):
+        enrollments.link_send(enrollment=enrollment, link_url="https://school.example/enroll/abc/", by=sales)
+    (message,) = mail.outbox
+    ((html, _),) = message.alternatives
+    assert "报名表" in message.subject and "您好" in message.body
+    assert 'lang="zh-hans"' in html and "您好" in html
 
 
 def test_send_link_without_email_says_so(enrollment, sales):
@@ -264,6 +279,24 @@ def test_approve_does_every_step_once(enrollment, sales, django_capture_on_commi
     with pytest.raises(ValidationError, match="approved"):
         approve(enrollment, sales)
     assert Payment.objects.count() == 1
+
+
+def test_the_welcome_email_is_in_the_language_of_the_approval(
+    enrollment, sales, settings, django_capture_on_commit_callbacks
+):
+    settings.SCHOOL_NAME = "Bright Future IT"
+    submitted(enrollment)
+    with django_capture_on_commit_callbacks() as callbacks, translation.override("zh-hans"):
+        approve(enrollment, sales)
+    for callback in callbacks:  # sent after the commit, when the approval's language may no longer be active
+        callback()
+    (message,) = mail.outbox
+    ((html, mimetype),) = message.alternatives
+    assert message.to == ["wang@example.com"] and mimetype == "text/html"
+    assert "欢迎" in message.subject and "Bright Future IT" in message.subject
+    link = re.search(r"https://school\.example/portal/password/set/\S+/", message.body).group()
+    for text in (message.body, html):
+        assert link in text and "您好" in text and "Bright Future IT" in text and "+8613900139000" in text
 
 
 def test_approve_refused_for_another_salesperson(enrollment, other_sales):
