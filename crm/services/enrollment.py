@@ -17,7 +17,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
-from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -34,7 +33,6 @@ from crm.services import academics
 from crm.uploads import check_document
 
 logger = logging.getLogger(__name__)
-LINK_SALT = "crm.enrollment.link"
 Status = Enrollment.Status
 
 NOT_YOURS = _("This customer is not yours to enroll.")
@@ -59,54 +57,6 @@ LOGIN_TAKEN = _(
     "The login for this phone number already belongs to another person (a colleague or another student); "
     "ask the school administrator to sort it out before approving."
 )
-
-
-class LinkError(Exception):
-    """An enrollment link that cannot be used; `gone` links were real once (expired or replaced)."""
-
-    def __init__(self, message, *, gone: bool):
-        super().__init__(message)
-        self.message, self.gone = message, gone
-
-
-LINK_EXPIRED = _("This enrollment link has expired.")
-LINK_REPLACED = _("This enrollment link was replaced by a newer one.")
-LINK_INVALID = _("This enrollment link is not valid. It may be incomplete: check that you copied all of it.")
-
-
-# --- the link -------------------------------------------------------------------------------------------------
-
-
-def link_token(enrollment: Enrollment) -> str:
-    """A signed token naming the enrollment's random id and link version; its age is checked on use."""
-    return signing.dumps({"e": enrollment.public_id.hex, "v": enrollment.link_version}, salt=LINK_SALT)
-
-
-def public_path(enrollment: Enrollment) -> str:
-    return reverse("enrollment_form", args=[link_token(enrollment)])
-
-
-def enrollment_for_token(token: str) -> Enrollment:
-    """The enrollment a link names, or LinkError saying in words why the link cannot be used."""
-    max_age = datetime.timedelta(days=settings.ENROLLMENT_LINK_MAX_AGE_DAYS)
-    try:
-        payload = signing.loads(token, salt=LINK_SALT, max_age=max_age)
-    except signing.SignatureExpired:
-        raise LinkError(LINK_EXPIRED, gone=True) from None
-    except signing.BadSignature:
-        raise LinkError(LINK_INVALID, gone=False) from None
-    enrollment = (
-        Enrollment.objects.select_related(
-            "customer", "consultant", "class_grade__contract_template", "class_grade__course", "class_grade__branch"
-        )
-        .filter(public_id=payload.get("e"))
-        .first()
-    )
-    if enrollment is None:
-        raise LinkError(LINK_INVALID, gone=False)
-    if payload.get("v") != enrollment.link_version:
-        raise LinkError(LINK_REPLACED, gone=True)
-    return enrollment
 
 
 # --- the salesperson --------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from django.core import mail, signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import translation
 
-from crm import roles
+from crm import links, roles
 from crm.models import Customer, Enrollment, EnrollmentDocument, Payment, Student
 from crm.services import enrollment as enrollments
 from tests import factories, files
@@ -77,20 +77,20 @@ def test_start_refuses_a_full_class(sales):
 
 
 def test_link_names_the_random_id_never_the_sequential_one(enrollment):
-    token = enrollments.link_token(enrollment)
-    payload = signing.loads(token, salt=enrollments.LINK_SALT)
+    token = links.link_token(enrollment)
+    payload = signing.loads(token, salt=links.SALT)
     assert payload == {"e": enrollment.public_id.hex, "v": 1}
     assert enrollment.get_public_url().startswith("/enroll/") and token.count(":") == 2  # payload:time:signature
-    assert enrollments.enrollment_for_token(token) == enrollment
+    assert links.enrollment_for_token(token, Enrollment.objects) == enrollment
 
 
 def test_expired_link_is_gone(enrollment, settings, monkeypatch):
-    token = enrollments.link_token(enrollment)
+    token = links.link_token(enrollment)
     later = time.time() + (settings.ENROLLMENT_LINK_MAX_AGE_DAYS * 86400 + 60)
     monkeypatch.setattr(signing.time, "time", lambda: later)
-    with pytest.raises(enrollments.LinkError) as error:
-        enrollments.enrollment_for_token(token)
-    assert error.value.gone and error.value.message == enrollments.LINK_EXPIRED
+    with pytest.raises(links.LinkError) as error:
+        links.enrollment_for_token(token, Enrollment.objects)
+    assert error.value.gone and error.value.message == links.LINK_EXPIRED
 
 
 @pytest.mark.parametrize(
@@ -103,26 +103,26 @@ def test_expired_link_is_gone(enrollment, settings, monkeypatch):
     ],
 )
 def test_tampered_link_is_invalid(enrollment, tamper):
-    with pytest.raises(enrollments.LinkError) as error:
-        enrollments.enrollment_for_token(tamper(enrollments.link_token(enrollment)))
+    with pytest.raises(links.LinkError) as error:
+        links.enrollment_for_token(tamper(links.link_token(enrollment)), Enrollment.objects)
     assert not error.value.gone
 
 
 def test_link_of_a_deleted_enrollment_is_invalid(enrollment):
-    token = enrollments.link_token(enrollment)
+    token = links.link_token(enrollment)
     enrollment.delete()
-    with pytest.raises(enrollments.LinkError) as error:
-        enrollments.enrollment_for_token(token)
+    with pytest.raises(links.LinkError) as error:
+        links.enrollment_for_token(token, Enrollment.objects)
     assert not error.value.gone
 
 
 def test_fresh_link_voids_the_old_one(enrollment, sales):
-    old = enrollments.link_token(enrollment)
+    old = links.link_token(enrollment)
     enrollment = enrollments.link_renew(enrollment=enrollment, by=sales)
-    with pytest.raises(enrollments.LinkError) as error:
-        enrollments.enrollment_for_token(old)
-    assert error.value.message == enrollments.LINK_REPLACED and error.value.gone
-    assert enrollments.enrollment_for_token(enrollments.link_token(enrollment)) == enrollment
+    with pytest.raises(links.LinkError) as error:
+        links.enrollment_for_token(old, Enrollment.objects)
+    assert error.value.message == links.LINK_REPLACED and error.value.gone
+    assert links.enrollment_for_token(links.link_token(enrollment), Enrollment.objects) == enrollment
 
 
 def test_only_the_owner_renews_or_sends(enrollment, other_sales):
