@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.models import Payment
 
 from .base import CRMHistoryAdmin
+from .filters import DashboardFilter
 
 
 @admin.register(Payment)
@@ -12,6 +13,7 @@ class PaymentAdmin(CRMHistoryAdmin):
     history_revert = False  # written through services only
     list_display = ["customer", "course", "amount", "method", "consultant", "paid_at"]
     list_filter = [
+        DashboardFilter,
         "method",
         ("course", admin.RelatedOnlyFieldListFilter),
         ("consultant", admin.RelatedOnlyFieldListFilter),
@@ -27,19 +29,8 @@ class PaymentAdmin(CRMHistoryAdmin):
         (_("Record"), {"fields": ["consultant", "note"]}),
     ]
 
-    # The dashboard's payment figures link here narrowed to their leads (the list is already access-restricted).
-    DASHBOARD_LOOKUPS = {
-        "customer__created_at__gte",
-        "customer__created_at__lt",
-        "customer__branch__id__exact",
-        "customer__consultant__id__exact",
-    }
-
     def has_delete_permission(self, request, obj=None):
         return False  # money is never deleted; a mistake is corrected by a change recorded in the history
-
-    def lookup_allowed(self, lookup, value, request=None):
-        return lookup in self.DASHBOARD_LOOKUPS or super().lookup_allowed(lookup, value, request)
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
