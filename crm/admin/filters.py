@@ -21,7 +21,6 @@ class DashboardFilter(admin.ListFilter):
 
     def __init__(self, request, params, model, model_admin):
         super().__init__(request, params, model, model_admin)
-        self.model = model
         for name in self.parameters:
             if name in params:
                 self.used_parameters[name] = params.pop(name)[-1]
@@ -38,4 +37,4 @@ class DashboardFilter(admin.ListFilter):
 
     def queryset(self, request, queryset):
         filters = DashboardFilterForm(self.used_parameters).filters()
-        return queryset.filter(reports.counted(request.user, self.model, filters))
+        return queryset.filter(reports.counted(request.user, queryset.model, filters))
