@@ -9,8 +9,6 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from import_export.admin import ExportMixin
-from import_export.formats.base_formats import CSV, XLSX
 
 from crm import access, selectors
 from crm.forms import StartEnrollmentForm
@@ -21,6 +19,7 @@ from crm.services import enrollment as enrollments
 from crm.services import leads, privacy
 
 from .base import CRMHistoryAdmin, CRMStackedInline
+from .exports import SpreadsheetExportMixin
 from .filters import DashboardFilter
 from .lead_import import LeadImportViewsMixin
 
@@ -91,12 +90,11 @@ class ArchivedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Customer)
-class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
+class CustomerAdmin(LeadImportViewsMixin, SpreadsheetExportMixin, CRMHistoryAdmin):
     history_revert = False  # written through services only
     form = CustomerAdminForm
     import_export_change_list_template = "admin/import_export/change_list_import_export.html"
     resource_classes = [CustomerResource]
-    export_formats = [CSV, XLSX]
     list_display = ["name", "phone_display", "source", "status", "consultant", "created_at"]
     list_display_links = ["name", "phone_display"]
     list_filter = [
