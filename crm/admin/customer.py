@@ -51,8 +51,23 @@ class CustomerAdminForm(forms.ModelForm):
         return phone
 
 
+def person_name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+class ConsultantChoiceField(forms.ModelChoiceField):
+    """Each consultant by name, with the open leads they already have (selectors.consultants_with_open_leads)."""
+
+    def label_from_instance(self, user):
+        count = user.open_leads
+        return ngettext("%(name)s (%(count)d open lead)", "%(name)s (%(count)d open leads)", count) % {
+            "name": person_name(user),
+            "count": count,
+        }
+
+
 class PickUserForm(forms.Form):
-    user = forms.ModelChoiceField(label=_("Consultant"), queryset=selectors.consultants())
+    user = ConsultantChoiceField(label=_("Consultant"), queryset=selectors.consultants_with_open_leads())
 
 
 class FollowUpInline(CRMStackedInline):
@@ -296,15 +311,16 @@ class CustomerAdmin(LeadImportViewsMixin, SpreadsheetExportMixin, CRMHistoryAdmi
         if page:
             return page
         with transaction.atomic():
-            for customer in queryset.select_for_update():
+            customers = list(queryset.select_for_update())  # counted now: after the move, a list filtered by
+            for customer in customers:  # the old consultant holds none of them
                 leads.customer_reassign(customer=customer, to=user, by=request.user)
-        count = queryset.count()
+        count = len(customers)
         self.message_user(
             request,
             ngettext(
                 "%(count)d customer now belongs to %(user)s.", "%(count)d customers now belong to %(user)s.", count
             )
-            % {"count": count, "user": user},
+            % {"count": count, "user": person_name(user)},
             messages.SUCCESS,
         )
         return None
@@ -322,7 +338,9 @@ class CustomerAdmin(LeadImportViewsMixin, SpreadsheetExportMixin, CRMHistoryAdmi
         if page:
             return page
         count = leads.customer_share(customers=list(queryset), with_user=user, by=request.user)
-        self.message_user(request, _("Shared %(count)d customers with %(user)s.") % {"count": count, "user": user})
+        self.message_user(
+            request, _("Shared %(count)d customers with %(user)s.") % {"count": count, "user": person_name(user)}
+        )
         return None
 
     @admin.action(description=_("Stop sharing selected customers with a consultant"), permissions=["reassign"])
@@ -338,7 +356,9 @@ class CustomerAdmin(LeadImportViewsMixin, SpreadsheetExportMixin, CRMHistoryAdmi
         if page:
             return page
         count = leads.customer_unshare(customers=queryset, with_user=user, by=request.user)
-        self.message_user(request, _("Stopped %(count)d shares with %(user)s.") % {"count": count, "user": user})
+        self.message_user(
+            request, _("Stopped %(count)d shares with %(user)s.") % {"count": count, "user": person_name(user)}
+        )
         return None
 
     def has_merge_permission(self, request):
