@@ -307,6 +307,7 @@ JAZZMIN_SETTINGS = {
     "default_icon_children": "fas fa-circle",
     "related_modal_active": False,
     "use_google_fonts_cdn": False,  # schools run offline too: no CDN
+    "custom_css": "crm/admin.css",
     "show_ui_builder": False,
     "changeform_format": "horizontal_tabs",
     "language_chooser": True,
