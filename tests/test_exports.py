@@ -79,6 +79,7 @@ def list_names(client, query: str) -> list[str]:
         "?q=Wang",
         "?q=Wang&status__exact=following&o=-1",
         "?archived=all&source__exact=website&o=1.-5",
+        "?dashboard=1&archived=all&status__exact=following",  # a dashboard figure's list
     ],
 )
 def test_export_holds_exactly_the_rows_the_list_shows(client, manager, leads, query):
