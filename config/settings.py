@@ -147,6 +147,7 @@ AXES_ENABLE_ADMIN = False  # school admins clear lockouts from the user list (cr
 LANGUAGE_CODE = env("DJANGO_LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["config.formats"]  # number grouping in Chinese as CLDR has it (crm.money_format)
 TIME_ZONE = env("DJANGO_TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
@@ -307,6 +308,7 @@ JAZZMIN_SETTINGS = {
     "default_icon_children": "fas fa-circle",
     "related_modal_active": False,
     "use_google_fonts_cdn": False,  # schools run offline too: no CDN
+    "custom_css": "crm/admin.css",
     "show_ui_builder": False,
     "changeform_format": "horizontal_tabs",
     "language_chooser": True,

@@ -5,6 +5,7 @@ import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
@@ -26,7 +27,7 @@ def validate_mainland_id(value: str) -> str:
         birth = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         raise ValidationError(BAD_DATE, code="date") from None
-    if not datetime.date(1900, 1, 1) <= birth <= datetime.date.today():
+    if not datetime.date(1900, 1, 1) <= birth <= timezone.localdate():
         raise ValidationError(BAD_DATE, code="date")
     total = sum(int(digit) * weight for digit, weight in zip(number[:17], WEIGHTS, strict=True))
     if CHECK_CHARS[total % 11] != number[17]:

@@ -62,7 +62,8 @@ class Column:
     example: str = ""
 
 
-# The one list of import/export columns: headers of the template, the export, and what the importer accepts.
+# The one list of import columns: headers of the template and what the importer accepts, which includes the export's
+# headers (the model's verbose names in English and Chinese, crm.resources) so an export imports again.
 COLUMNS = [
     Column("name", "name", "姓名", ("客户姓名", "名字", "full name"), "Wang Fang"),
     Column("phone", "phone", "电话", ("手机", "手机号", "电话号码", "mobile", "phone number", "tel"), "138 0013 8000"),
@@ -70,7 +71,13 @@ COLUMNS = [
     Column("wechat", "wechat", "微信", ("微信号", "weixin"), "wangfang_wx"),
     Column("email", "email", "邮箱", ("电子邮件", "e-mail", "mail"), "wang.fang@example.com"),
     Column("source", "source", "来源", ("客户来源", "渠道"), "website"),
-    Column("courses", "courses", "咨询课程", ("课程", "consult courses", "course"), "Python Full Stack"),
+    Column(
+        "courses",
+        "courses",
+        "咨询课程",
+        ("课程", "意向课程", "courses of interest", "consult courses", "course"),
+        "Python Full Stack",
+    ),
     Column("branch", "campus", "校区", ("分校", "校区名称", "branch"), "Beijing Haidian"),
     Column("tags", "tags", "标签", ("tag",), "hot lead"),
     Column("consultant", "consultant", "顾问", ("课程顾问", "销售", "owner"), ""),

@@ -81,6 +81,18 @@ def format_phone(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+def dialable_phone(e164: str) -> str:
+    """The number as it is dialled from the school's region (139 1111 4444; 00 1 202-555-0100 abroad).
+
+    Spreadsheets keep it as text (it has spaces and never starts with "+"), and the importer reads it back.
+    """
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_out_of_country_calling_number(number, settings.PHONE_DEFAULT_REGION)
+
+
 class PhoneNumberField(models.CharField):
     """A CharField that stores, validates and looks up phone numbers in E.164 form."""
 

@@ -66,6 +66,7 @@ class Filters:
 class Cell:
     value: object
     url: str = ""
+    money: bool = False  # shown as money (crm.money_format); CSV keeps the plain number
 
 
 @dataclass
@@ -271,7 +272,9 @@ def payments_by_month_and_course(user, filters: Filters) -> Table:
             paid_at__gte=_day_start(month).isoformat(),
             paid_at__lt=_day_start(_next_month(month)).isoformat(),
         )
-        table.rows.append([Cell(label), Cell(row["course__name"]), Cell(row["count"], url), Cell(row["total"])])
+        table.rows.append(
+            [Cell(label), Cell(row["course__name"]), Cell(row["count"], url), Cell(row["total"], money=True)]
+        )
         if label not in months:
             months.append(label)
         courses.setdefault(row["course__name"], {})[label] = row["total"]
@@ -303,7 +306,7 @@ def payments_this_month(user) -> list[Cell]:
     this_month = payments(user, Filters()).filter(paid_at__gte=start, paid_at__lt=end)
     totals = this_month.aggregate(count=Count("pk"), total=Sum("amount"))
     url = _link(Payment, Filters(), paid_at__gte=start.isoformat(), paid_at__lt=end.isoformat())
-    return [Cell(totals["count"], url), Cell(totals["total"] or Decimal("0.00"), url)]
+    return [Cell(totals["count"], url), Cell(totals["total"] or Decimal("0.00"), url, money=True)]
 
 
 # --- teachers -------------------------------------------------------------------------------------------------

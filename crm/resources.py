@@ -1,46 +1,83 @@
-"""Export of customers (django-import-export), with the same columns the importer reads."""
+"""Exports for people who open them in Excel (django-import-export): what each cell holds, and how files are written.
 
-from import_export import resources
+A resource decides the values: headers are the model's verbose names in the reader's language, times are the
+school's clock to the minute, phones read as they are dialled. A format decides the spelling: CSV in UTF-8 with a
+byte order mark (or GBK) with formulas defused, or XLSX whose text cells stay text.
+"""
+
+import csv
+import datetime
+import io
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from import_export import resources, widgets
 from import_export.fields import Field
+from import_export.formats.base_formats import CSV, XLSX
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
 
 from crm.lead_files import COLUMNS
 from crm.models import Customer
+from crm.phones import dialable_phone
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+MINUTES = "%Y-%m-%d %H:%M"
 
 
 def escape_formula(value):
-    """A cell a spreadsheet would run as a formula is exported as text (a leading apostrophe)."""
+    """A CSV cell a spreadsheet would run as a formula is written as text (a leading apostrophe)."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
 
 
-def _column(field: str) -> Field:
-    header = next(c.english for c in COLUMNS if c.field == field)
-    return Field(attribute=field, column_name=header)
+# --- values -----------------------------------------------------------------------------------------------------
+
+
+class LocalTimeWidget(widgets.Widget):
+    """A moment as the school's clock shows it, to the minute (naive: a spreadsheet cell has no time zone)."""
+
+    def render(self, value, obj=None, **kwargs):
+        if value is None:
+            return None
+        return timezone.localtime(value).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def column(model, name: str, attribute: str | None = None) -> Field:
+    """A column headed by the model field's verbose name (translated when the file is written)."""
+    model_field = model._meta.get_field(attribute or name)
+    widget = LocalTimeWidget() if isinstance(model_field, models.DateTimeField) else None
+    return Field(attribute=attribute or name, column_name=model_field.verbose_name, widget=widget)
 
 
 class CustomerResource(resources.ModelResource):
-    # The importer's columns (crm.lead_files.COLUMNS), so an export can be imported again, then two for reading.
-    name = _column("name")
-    phone = _column("phone")
-    qq = _column("qq")
-    wechat = _column("wechat")
-    email = _column("email")
-    source = _column("source")
-    courses = _column("courses")
-    branch = _column("branch")
-    tags = _column("tags")
-    consultant = _column("consultant")
-    content = _column("content")
-    status = Field(attribute="status", column_name="status")
-    created_at = Field(attribute="created_at", column_name="created at")
+    # The importer's columns (crm.lead_files.COLUMNS, whose headers include these), so an export can be imported
+    # again, then two for reading.
+    name = column(Customer, "name")
+    phone = column(Customer, "phone")
+    qq = column(Customer, "qq")
+    wechat = column(Customer, "wechat")
+    email = column(Customer, "email")
+    source = column(Customer, "source")
+    courses = column(Customer, "courses", "consult_courses")
+    branch = column(Customer, "branch")
+    tags = column(Customer, "tags")
+    consultant = column(Customer, "consultant")
+    content = column(Customer, "content")
+    status = column(Customer, "status")
+    created_at = column(Customer, "created_at")
 
     class Meta:
         model = Customer
+        name = _("customers")
         fields = [c.field for c in COLUMNS] + ["status", "created_at"]
         export_order = fields
+
+    def dehydrate_phone(self, customer):
+        return dialable_phone(customer.phone)
 
     def dehydrate_source(self, customer):
         return customer.get_source_display()
@@ -58,7 +95,73 @@ class CustomerResource(resources.ModelResource):
         return ", ".join(tag.name for tag in customer.tags.all())
 
     def dehydrate_consultant(self, customer):
-        return customer.consultant.username
+        return customer.consultant.username if customer.consultant else ""
 
-    def export_field(self, field, instance, **kwargs):
-        return escape_formula(super().export_field(field, instance, **kwargs))
+
+# --- files ------------------------------------------------------------------------------------------------------
+
+
+class ExcelCSV(CSV):
+    """CSV that Excel opens correctly on Chinese Windows: UTF-8 with a byte order mark."""
+
+    label = _("CSV for Excel (UTF-8)")
+    charset = "utf-8"
+    codec = "utf-8-sig"  # writes the byte order mark
+
+    def export_data(self, dataset, **kwargs) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(dataset.headers)
+        writer.writerows([self.cell(value) for value in row] for row in dataset)
+        return out.getvalue().encode(self.codec)
+
+    @staticmethod
+    def cell(value):
+        if isinstance(value, datetime.datetime):
+            return value.strftime(MINUTES)
+        return "" if value is None else escape_formula(value)
+
+    def get_content_type(self):
+        return f"text/csv; charset={self.charset}"
+
+
+class GBKCSV(ExcelCSV):
+    """CSV in GBK, for Excel versions that ignore the byte order mark. Written as GB18030, which spells every GBK
+    character the same way and can also spell the rare ones GBK lacks (instead of failing on them)."""
+
+    label = _("CSV for older Excel (GBK)")
+    charset = "gbk"
+    codec = "gb18030"
+
+
+class TextXLSX(XLSX):
+    """An Excel workbook whose text cells are text (a phone stays as typed; "=…" is never run as a formula) and
+    whose times are date cells shown to the minute. Written row by row, so large exports stay small in memory."""
+
+    label = _("Excel workbook (.xlsx)")
+
+    def export_data(self, dataset, **kwargs) -> bytes:
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet()
+        sheet.freeze_panes = "A2"
+        bold = Font(bold=True)
+        sheet.append([self.cell(sheet, header, font=bold) for header in dataset.headers])
+        for row in dataset:
+            sheet.append([self.cell(sheet, value) for value in row])
+        out = io.BytesIO()
+        workbook.save(out)
+        return out.getvalue()
+
+    @staticmethod
+    def cell(sheet, value, font=None):
+        cell = WriteOnlyCell(sheet, value=value)
+        if isinstance(value, str):
+            cell.data_type = "s"
+        elif isinstance(value, datetime.datetime):
+            cell.number_format = "yyyy-mm-dd hh:mm"
+        if font:
+            cell.font = font
+        return cell
+
+
+EXPORT_FORMATS = [ExcelCSV, GBKCSV, TextXLSX]  # the first is the default choice

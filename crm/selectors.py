@@ -7,7 +7,9 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from crm import access, roles
-from crm.models import ClassGrade, FollowUp
+from crm.models import ClassGrade, Customer, FollowUp
+
+OPEN_LEAD_STATUSES = [Customer.Status.NEW, Customer.Status.FOLLOWING]
 
 
 def consultants() -> QuerySet:
@@ -18,6 +20,14 @@ def consultants() -> QuerySet:
         .distinct()
         .order_by("username")
     )
+
+
+def consultants_with_open_leads() -> QuerySet:
+    """Consultants, each with `open_leads`: how many leads they are working on now (new or following, not archived),
+    counted in the same query."""
+    open_lead = Q(customers__status__in=OPEN_LEAD_STATUSES, customers__archived_at__isnull=True)
+    # distinct: a consultant in both groups is joined twice.
+    return consultants().annotate(open_leads=Count("customers", filter=open_lead, distinct=True))
 
 
 def salespeople() -> QuerySet:

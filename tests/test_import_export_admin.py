@@ -6,7 +6,6 @@ import io
 import pytest
 from django import forms
 from django.urls import reverse
-from openpyxl import load_workbook
 
 from crm.admin import lead_import as import_admin
 from crm.lead_files import NOT_DECODABLE
@@ -111,22 +110,6 @@ def test_export_with_filters_the_list_does_not_allow_is_a_bad_request(client, sa
     """The list answers unknown filters with "?e=1"; its export page answered them with 500."""
     client.force_login(sales)
     assert client.get(EXPORT_URL + query).status_code == 400
-
-
-def test_export_escapes_formula_cells_and_reimports(client, sales):
-    factories.CustomerFactory(consultant=sales, name='=HYPERLINK("http://evil.example","x")', content="@SUM(A1)")
-    client.force_login(sales)
-    [row] = exported_rows(export(client))
-    assert row["name"].startswith("'=") and row["content"] == "'@SUM(A1)"
-    assert row["phone"].startswith("'+86")
-
-
-def test_export_xlsx(client, sales):
-    factories.CustomerFactory(consultant=sales, name="Excel Li")
-    client.force_login(sales)
-    response = export(client, file_format="1")
-    sheet = load_workbook(io.BytesIO(response.content)).active
-    assert [c.value for c in sheet[2]][0] == "Excel Li"
 
 
 def test_export_queries_do_not_grow_with_rows(client, sales, django_assert_max_num_queries):

@@ -11,6 +11,7 @@ from . import (
     personal_data_access,
     student,
     study_record,
+    topbar,
     users,
 )
 
@@ -25,5 +26,6 @@ __all__ = [
     "personal_data_access",
     "student",
     "study_record",
+    "topbar",
     "users",
 ]

@@ -8,6 +8,19 @@ from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from crm import access, roles
+from crm.money_format import format_money
+
+
+def money_column(model, field_name: str):
+    """A list or read-only column showing an amount as money (¥29,800.00), titled and sorted like the field."""
+    field = model._meta.get_field(field_name)
+
+    @admin.display(description=field.verbose_name, ordering=field_name)
+    def column(obj):
+        return format_money(getattr(obj, field_name))
+
+    column.__name__ = field_name  # the column's CSS class, as for the field itself
+    return column
 
 
 class RowAccessMixin:

@@ -9,8 +9,6 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from import_export.admin import ExportMixin
-from import_export.formats.base_formats import CSV, XLSX
 
 from crm import access, selectors
 from crm.forms import StartEnrollmentForm
@@ -21,6 +19,7 @@ from crm.services import enrollment as enrollments
 from crm.services import leads, privacy
 
 from .base import CRMHistoryAdmin, CRMStackedInline
+from .exports import SpreadsheetExportMixin
 from .filters import DashboardFilter
 from .lead_import import LeadImportViewsMixin
 
@@ -52,8 +51,23 @@ class CustomerAdminForm(forms.ModelForm):
         return phone
 
 
+def person_name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+class ConsultantChoiceField(forms.ModelChoiceField):
+    """Each consultant by name, with the open leads they already have (selectors.consultants_with_open_leads)."""
+
+    def label_from_instance(self, user):
+        count = user.open_leads
+        return ngettext("%(name)s (%(count)d open lead)", "%(name)s (%(count)d open leads)", count) % {
+            "name": person_name(user),
+            "count": count,
+        }
+
+
 class PickUserForm(forms.Form):
-    user = forms.ModelChoiceField(label=_("Consultant"), queryset=selectors.consultants())
+    user = ConsultantChoiceField(label=_("Consultant"), queryset=selectors.consultants_with_open_leads())
 
 
 class FollowUpInline(CRMStackedInline):
@@ -91,12 +105,11 @@ class ArchivedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Customer)
-class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
+class CustomerAdmin(LeadImportViewsMixin, SpreadsheetExportMixin, CRMHistoryAdmin):
     history_revert = False  # written through services only
     form = CustomerAdminForm
     import_export_change_list_template = "admin/import_export/change_list_import_export.html"
     resource_classes = [CustomerResource]
-    export_formats = [CSV, XLSX]
     list_display = ["name", "phone_display", "source", "status", "consultant", "created_at"]
     list_display_links = ["name", "phone_display"]
     list_filter = [
@@ -298,15 +311,16 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
         if page:
             return page
         with transaction.atomic():
-            for customer in queryset.select_for_update():
+            customers = list(queryset.select_for_update())  # counted now: after the move, a list filtered by
+            for customer in customers:  # the old consultant holds none of them
                 leads.customer_reassign(customer=customer, to=user, by=request.user)
-        count = queryset.count()
+        count = len(customers)
         self.message_user(
             request,
             ngettext(
                 "%(count)d customer now belongs to %(user)s.", "%(count)d customers now belong to %(user)s.", count
             )
-            % {"count": count, "user": user},
+            % {"count": count, "user": person_name(user)},
             messages.SUCCESS,
         )
         return None
@@ -324,7 +338,9 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
         if page:
             return page
         count = leads.customer_share(customers=list(queryset), with_user=user, by=request.user)
-        self.message_user(request, _("Shared %(count)d customers with %(user)s.") % {"count": count, "user": user})
+        self.message_user(
+            request, _("Shared %(count)d customers with %(user)s.") % {"count": count, "user": person_name(user)}
+        )
         return None
 
     @admin.action(description=_("Stop sharing selected customers with a consultant"), permissions=["reassign"])
@@ -340,7 +356,9 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
         if page:
             return page
         count = leads.customer_unshare(customers=queryset, with_user=user, by=request.user)
-        self.message_user(request, _("Stopped %(count)d shares with %(user)s.") % {"count": count, "user": user})
+        self.message_user(
+            request, _("Stopped %(count)d shares with %(user)s.") % {"count": count, "user": person_name(user)}
+        )
         return None
 
     def has_merge_permission(self, request):

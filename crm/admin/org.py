@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.models import Branch, ContractTemplate, Course, Tag
 
-from .base import CRMAdmin
+from .base import CRMAdmin, money_column
 
 
 @admin.register(Branch)
@@ -17,7 +17,7 @@ class BranchAdmin(CRMAdmin):
 
 @admin.register(Course)
 class CourseAdmin(CRMAdmin):
-    list_display = ["name", "price", "period"]
+    list_display = ["name", money_column(Course, "price"), "period"]
     search_fields = ["name"]
     fieldsets = [(None, {"fields": ["name", "price", "period", "outline"]})]
 

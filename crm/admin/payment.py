@@ -4,14 +4,14 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.models import Payment
 
-from .base import CRMHistoryAdmin
+from .base import CRMHistoryAdmin, money_column
 from .filters import DashboardFilter
 
 
 @admin.register(Payment)
 class PaymentAdmin(CRMHistoryAdmin):
     history_revert = False  # written through services only
-    list_display = ["customer", "course", "amount", "method", "consultant", "paid_at"]
+    list_display = ["customer", "course", money_column(Payment, "amount"), "method", "consultant", "paid_at"]
     list_filter = [
         DashboardFilter,
         "method",

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from crm import links
+from crm.money_format import format_money
 
 # Migrations 0001 and 0003 name the storage as crm.models.enrollment.get_private_storage: keep it importable here.
 from crm.storage import get_private_storage, random_upload_name
@@ -143,4 +144,4 @@ class Payment(models.Model):
         indexes = [models.Index(fields=["consultant", "paid_at"], name="payment_owner_paid")]
 
     def __str__(self):
-        return _("%(amount)s from %(customer)s") % {"amount": self.amount, "customer": self.customer}
+        return _("%(amount)s from %(customer)s") % {"amount": format_money(self.amount), "customer": self.customer}

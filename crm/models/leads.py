@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
@@ -118,7 +119,7 @@ class FollowUp(models.Model):
     def __str__(self):
         return _("Follow-up of %(customer)s on %(date)s") % {
             "customer": self.customer,
-            "date": self.created_at.date() if self.created_at else "…",
+            "date": timezone.localdate(self.created_at) if self.created_at else "…",
         }
 
 

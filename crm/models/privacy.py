@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -33,4 +34,4 @@ class PersonalDataAccess(models.Model):
         ordering = ["-at", "-id"]
 
     def __str__(self):
-        return f"{self.username} {self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.username} {self.get_action_display()} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"

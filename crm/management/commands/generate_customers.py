@@ -95,7 +95,7 @@ class Command(BaseCommand):
                         customer=customer,
                         consultant_id=customer.consultant_id,
                         content="Called.",
-                        next_follow_up=(now + datetime.timedelta(days=rng.randrange(-30, 30))).date(),
+                        next_follow_up=timezone.localdate(now + datetime.timedelta(days=rng.randrange(-30, 30))),
                     )
                 )
         FollowUp.objects.bulk_create(rows, batch_size=BATCH)
