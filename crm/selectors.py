@@ -3,11 +3,11 @@
 import datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from crm import access, roles
-from crm.models import ClassGrade, FollowUp
+from crm.models import ClassGrade, Course, FollowUp
 
 
 def consultants() -> QuerySet:
@@ -59,3 +59,19 @@ def classes_open_for_enrollment(user) -> QuerySet[ClassGrade]:
         .annotate(seats_taken=Count("students", distinct=True))
         .order_by("start_date", "course__name", "semester")
     )
+
+
+def catalogue_courses() -> list[Course]:
+    """Every course for the public catalogue, each with `campuses` (where its classes run or will start) and
+    `upcoming` (its classes still to start, soonest first, each with `seats_taken`): two queries however many."""
+    today = timezone.localdate()
+    open_classes = (
+        ClassGrade.objects.filter(not_ended())
+        .annotate(seats_taken=Count("students", distinct=True))
+        .order_by("start_date", "branch__name", "pk")
+    )
+    courses = list(Course.objects.order_by("name").prefetch_related(Prefetch("classes", open_classes, "open_classes")))
+    for course in courses:
+        course.campuses = sorted({c.branch for c in course.open_classes}, key=lambda branch: branch.name)
+        course.upcoming = [c for c in course.open_classes if c.start_date >= today]
+    return courses
