@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from crm import access, roles
-from crm.models import ClassGrade, Course, FollowUp
+from crm.models import ClassGrade, Course, Customer, FollowUp
 
 
 def consultants() -> QuerySet:
@@ -25,18 +25,42 @@ def salespeople() -> QuerySet:
     return get_user_model().objects.filter(is_active=True, groups__name=roles.SALES).order_by("pk")
 
 
+# Follow-ups still to keep are those of leads being worked on: a lost or archived lead is nobody's call to make,
+# and a customer who enrolled is never late (a follow-up due today on them, e.g. a new inquiry, still counts).
+_WORKED_ON = ~Q(customer__status=Customer.Status.LOST) & Q(customer__archived_at__isnull=True)
+_CAN_BE_LATE = ~Q(customer__status=Customer.Status.ENROLLED)
+
+
 def pending_follow_ups(follow_ups: QuerySet[FollowUp]) -> QuerySet[FollowUp]:
-    """The latest follow-up of each customer: its next date is the one still to keep."""
+    """The latest follow-up of each lead being worked on: its next date is the one still to keep."""
     newer = FollowUp.objects.filter(customer_id=OuterRef("customer_id"), created_at__gt=OuterRef("created_at"))
-    return follow_ups.filter(~Exists(newer))
+    return follow_ups.filter(_WORKED_ON, ~Exists(newer))
+
+
+def _due_today() -> Q:
+    return Q(next_follow_up=timezone.localdate())
+
+
+def _overdue() -> Q:
+    return Q(next_follow_up__lt=timezone.localdate()) & _CAN_BE_LATE
 
 
 def due_today(follow_ups: QuerySet[FollowUp]) -> QuerySet[FollowUp]:
-    return pending_follow_ups(follow_ups).filter(next_follow_up=timezone.localdate())
+    return pending_follow_ups(follow_ups).filter(_due_today())
 
 
 def overdue(follow_ups: QuerySet[FollowUp]) -> QuerySet[FollowUp]:
-    return pending_follow_ups(follow_ups).filter(next_follow_up__lt=timezone.localdate())
+    return pending_follow_ups(follow_ups).filter(_overdue())
+
+
+def due_now(follow_ups: QuerySet[FollowUp]) -> QuerySet[FollowUp]:
+    """Due today or overdue: the calls to make today."""
+    return pending_follow_ups(follow_ups).filter(_due_today() | _overdue())
+
+
+def own_follow_ups(user) -> QuerySet[FollowUp]:
+    """Follow-ups on the leads `user` owns: their calls to make (a lead shared with them stays its owner's)."""
+    return access.restrict(user, FollowUp.objects.filter(customer__consultant_id=user.pk))
 
 
 def due_within(follow_ups: QuerySet[FollowUp], days: int) -> QuerySet[FollowUp]:
