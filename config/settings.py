@@ -316,8 +316,8 @@ JAZZMIN_SETTINGS = {
 JAZZMIN_UI_TWEAKS = {"theme": "default", "navbar": "navbar-white navbar-light", "sidebar": "sidebar-dark-primary"}
 
 # Enrollment links and uploads
-# The address students reach the CRM at (e.g. https://crm.school.example); links in emails start with it.
-# Empty: the address the member of staff is using.
+# The address the CRM is reached at (e.g. https://crm.school.example); links in emails start with it.
+# Empty: the address the member of staff is using (the morning digest, sent by no one: http://127.0.0.1:8000).
 PUBLIC_BASE_URL = env("CRM_PUBLIC_BASE_URL", default="")
 ENROLLMENT_LINK_MAX_AGE_DAYS = env.int("CRM_ENROLLMENT_LINK_MAX_AGE_DAYS", default=14)
 DOCUMENT_MAX_BYTES = env.int("CRM_DOCUMENT_MAX_BYTES", default=2 * 1024 * 1024)

@@ -1,6 +1,7 @@
 """List pages run the same number of queries whether they show 5 rows or 100."""
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from tests import factories
@@ -9,6 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def queries_for(client, django_assert_max_num_queries, url, limit):
+    cache.clear()  # every measured request counts the top bar's calls to make (kept a minute once counted)
     with django_assert_max_num_queries(limit) as captured:
         response = client.get(url)
     assert response.status_code == 200

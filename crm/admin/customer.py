@@ -128,12 +128,15 @@ class CustomerAdmin(LeadImportViewsMixin, SpreadsheetExportMixin, CRMHistoryAdmi
     search_fields = ["name", "phone", "qq", "wechat", "email"]
     search_help_text = _("Search by name, phone, QQ, WeChat or email.")
     autocomplete_fields = ["referrer", "consult_courses", "tags"]
-    readonly_fields = ["created_at", "updated_at", "archived_at"]
+    readonly_fields = ["channel", "created_at", "updated_at", "archived_at"]
     inlines = [FollowUpInline]
     actions = ["reassign", "share", "unshare", "merge", "archive", "restore"]
     fieldsets = [
         (_("Contact"), {"fields": ["name", "phone", "qq", "wechat", "email"]}),
-        (_("Lead"), {"fields": ["source", "branch", "referrer", "consult_courses", "tags", "content", "status"]}),
+        (
+            _("Lead"),
+            {"fields": ["source", "channel", "branch", "referrer", "consult_courses", "tags", "content", "status"]},
+        ),
         (_("Owner"), {"fields": ["consultant", "created_at", "updated_at", "archived_at"]}),
     ]
 

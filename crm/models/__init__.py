@@ -6,6 +6,7 @@ from .imports import LeadImport, LeadImportRow
 from .leads import Customer, CustomerUserObjectPermission, FollowUp
 from .org import Branch, ClassGrade, ContractTemplate, Course, Tag
 from .privacy import PersonalDataAccess
+from .staff import StaffProfile
 
 __all__ = [
     "Branch",
@@ -22,6 +23,7 @@ __all__ = [
     "LeadImportRow",
     "Payment",
     "PersonalDataAccess",
+    "StaffProfile",
     "Student",
     "StudyRecord",
     "Tag",

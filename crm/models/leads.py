@@ -35,6 +35,9 @@ class Customer(models.Model):
     wechat = models.CharField(_("WeChat"), max_length=64, blank=True)
     email = models.EmailField(_("email"), blank=True)
     source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.OTHER)
+    # Where a web lead came from: the ?src= and utm_* parameters of the page the inquiry was sent from. The
+    # database fills it in for writers that name their columns (the lead import's INSERT … SELECT).
+    channel = models.CharField(_("channel"), max_length=255, blank=True, editable=False, db_default="")
     referrer = models.ForeignKey(
         "self", models.SET_NULL, null=True, blank=True, related_name="referrals", verbose_name=_("referred by")
     )

@@ -641,6 +641,9 @@ def test_the_resolver_walk_finds_every_kind_of_url():
     expected = {
         "health",
         "set_language",
+        "catalogue",
+        "inquiry",
+        "inquiry_thanks",
         "enrollment_form",
         "enrollment_document_upload",
         "portal:homework_file",
@@ -674,6 +677,7 @@ def test_every_url_for_every_role(world, role):
             "admin/crm/customer/export/",
             "admin/crm/enrollment/<object_id>/approve/",
             "enroll/<token>/",
+            "inquiry/",
             "portal/password/reset/",
         } <= set(battery.fields)
     # The marker check can fail: what the role may reach shows up somewhere.

@@ -21,6 +21,7 @@ from crm.models import (
     Customer,
     FollowUp,
     Payment,
+    StaffProfile,
     Student,
     StudyRecord,
     Tag,
@@ -61,6 +62,9 @@ class Command(BaseCommand):
                 user.set_password(spec["password"])
                 user.save()
             user.groups.add(Group.objects.get(name=spec["role"]))
+            StaffProfile.objects.get_or_create(
+                user=user, defaults={"takes_web_leads": spec.get("takes_web_leads", False)}
+            )
             users[spec["username"]] = user
         return users
 
