@@ -18,10 +18,24 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from crm import access, selectors
-from crm.models import Branch, ClassGrade, Course, CourseRecord, Customer, FollowUp, Payment, StudyRecord
+from crm.models import (
+    Branch,
+    ClassGrade,
+    Course,
+    CourseRecord,
+    Customer,
+    FollowUp,
+    Payment,
+    PoolCustomer,
+    PoolMove,
+    StudyRecord,
+)
+from crm.services.pool import day_start, week_start
 
 ENROLLED = Customer.Status.ENROLLED
 NO_SOURCE = _("(no source)")
+IN_THE_POOL = _("(lead pool)")
+RETURNS = [PoolMove.Kind.RETURNED, PoolMove.Kind.RELEASED]
 
 
 @dataclass(frozen=True)
@@ -90,6 +104,7 @@ class Dashboard:
     filters: Filters
     tables: list[Table] = field(default_factory=list)
     follow_ups: list[Cell] = field(default_factory=list)
+    pool: list[Cell] = field(default_factory=list)
     payments_this_month: list[Cell] = field(default_factory=list)
     next_lessons: list = field(default_factory=list)
     has_lead_figures: bool = False
@@ -232,6 +247,9 @@ def conversion_by_salesperson(user, filters: Filters) -> Table:
     base = _lead_params(user, filters)
     group = ["consultant_id", "consultant__username", "consultant__first_name", "consultant__last_name"]
     for row in _counts(leads(user, filters), *group).order_by("-leads", "consultant__username"):
+        if row["consultant_id"] is None:
+            table.rows.append(_conversion_row(Cell(IN_THE_POOL), row, {**base, "consultant__isnull": "True"}))
+            continue
         name = f"{row['consultant__first_name']} {row['consultant__last_name']}".strip()
         label = Cell(name or row["consultant__username"])
         table.rows.append(_conversion_row(label, row, {**base, "consultant__id__exact": row["consultant_id"]}))
@@ -286,6 +304,36 @@ def follow_ups_due(user) -> list[Cell]:
         Cell(selectors.due_today(follow_ups).count(), _changelist(FollowUp, due="today")),
         Cell(selectors.overdue(follow_ups).count(), _changelist(FollowUp, due="overdue")),
     ]
+
+
+def pool_figures(user) -> list[Cell]:
+    """The pool's size, the claims of today and the returns of this week (the school's day and week): everyone's
+    for managers, for a salesperson their own claims and the leads returned from them."""
+    now = timezone.now()
+    moves = access.visible(user, PoolMove)  # a salesperson's: their claims, and the returns from them
+    counts = moves.aggregate(
+        claims=Count("pk", filter=Q(kind=PoolMove.Kind.CLAIMED, at__gte=day_start(now))),
+        returns=Count("pk", filter=Q(kind__in=RETURNS, at__gte=week_start(now))),
+    )
+    size = access.visible(user, PoolCustomer).count()
+    return [Cell(size, _changelist(PoolCustomer)), Cell(counts["claims"]), Cell(counts["returns"])]
+
+
+def pool_by_salesperson(user) -> Table:
+    """Each consultant's claims today and leads returned from them this week."""
+    now = timezone.now()
+    moves = access.visible(user, PoolMove).order_by()
+    claims = dict(
+        moves.filter(kind=PoolMove.Kind.CLAIMED, at__gte=day_start(now)).values_list("to_user").annotate(n=Count("pk"))
+    )
+    returns = dict(
+        moves.filter(kind__in=RETURNS, at__gte=week_start(now)).values_list("from_user").annotate(n=Count("pk"))
+    )
+    table = Table("pool", _("Lead pool by salesperson"), [_("consultant"), _("claimed today"), _("returned this week")])
+    for person in selectors.consultants():
+        name = person.get_full_name() or person.get_username()
+        table.rows.append([Cell(name), Cell(claims.get(person.pk, 0)), Cell(returns.get(person.pk, 0))])
+    return table
 
 
 def payments_this_month(user) -> list[Cell]:
@@ -397,6 +445,7 @@ TABLES = {
     "funnel": (_sales_side, status_funnel),
     "salespeople": (_managers, conversion_by_salesperson),
     "payments": (lambda user: _managers(user) and user.has_perm("crm.view_payment"), payments_by_month_and_course),
+    "pool": (lambda user: _managers(user) and access.sees_pool(user), lambda user, filters: pool_by_salesperson(user)),
     "classes": (_teachers, lambda user, filters: my_classes(user)),
     "homework": (_teachers, lambda user, filters: homework_to_grade(user)),
 }
@@ -417,6 +466,8 @@ def dashboard(user, filters: Filters | None = None) -> Dashboard:
         board.payments_this_month = payments_this_month(user)
     if user.has_perm("crm.view_followup"):
         board.follow_ups = follow_ups_due(user)
+    if access.sees_pool(user):
+        board.pool = pool_figures(user)
     if _teachers(user):
         board.next_lessons = next_lessons(user)
     return board

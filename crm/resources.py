@@ -58,7 +58,7 @@ class CustomerResource(resources.ModelResource):
         return ", ".join(tag.name for tag in customer.tags.all())
 
     def dehydrate_consultant(self, customer):
-        return customer.consultant.username
+        return customer.consultant.username if customer.consultant else ""
 
     def export_field(self, field, instance, **kwargs):
         return escape_formula(super().export_field(field, instance, **kwargs))

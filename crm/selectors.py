@@ -3,11 +3,11 @@
 import datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from crm import access, roles
-from crm.models import ClassGrade, FollowUp
+from crm.models import ClassGrade, Customer, FollowUp, PoolMove
 
 
 def consultants() -> QuerySet:
@@ -59,3 +59,17 @@ def classes_open_for_enrollment(user) -> QuerySet[ClassGrade]:
         .annotate(seats_taken=Count("students", distinct=True))
         .order_by("start_date", "course__name", "semester")
     )
+
+
+def with_last_follow_up(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    """Each customer with `last_follow_ups`: a list holding its latest follow-up, if any (one query for all)."""
+    latest = FollowUp.objects.order_by("-created_at", "-id")[:1]
+    return customers.prefetch_related(Prefetch("follow_ups", queryset=latest, to_attr="last_follow_ups"))
+
+
+def pool_returns_from(user, since: datetime.datetime) -> QuerySet[Customer]:
+    """Leads that went back to the pool from `user` since `since` (returned idle or released by a manager)."""
+    moves = PoolMove.objects.filter(
+        kind__in=[PoolMove.Kind.RETURNED, PoolMove.Kind.RELEASED], from_user=user, at__gte=since
+    )
+    return Customer.objects.filter(pk__in=moves.values("customer_id"))

@@ -3,8 +3,9 @@
 from .academics import CourseRecord, Student, StudyRecord
 from .enrollment import Enrollment, EnrollmentDocument, Payment, private_storage
 from .imports import LeadImport, LeadImportRow
-from .leads import Customer, CustomerUserObjectPermission, FollowUp
+from .leads import Customer, CustomerUserObjectPermission, FollowUp, PoolReason
 from .org import Branch, ClassGrade, ContractTemplate, Course, Tag
+from .pool import PoolCustomer, PoolMove
 from .privacy import PersonalDataAccess
 
 __all__ = [
@@ -22,6 +23,9 @@ __all__ = [
     "LeadImportRow",
     "Payment",
     "PersonalDataAccess",
+    "PoolCustomer",
+    "PoolMove",
+    "PoolReason",
     "Student",
     "StudyRecord",
     "Tag",
