@@ -108,7 +108,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='customer',
-            index=models.Index(condition=models.Q(('consultant__isnull', True)), fields=['-pooled_at'], name='customer_pool'),
+            index=models.Index(condition=models.Q(('consultant__isnull', True)), fields=['-pooled_at', '-id'], name='customer_pool'),
         ),
         migrations.AddField(
             model_name='poolmove',

@@ -120,7 +120,7 @@ class Customer(models.Model):
             models.Index(fields=["consultant", "-created_at"], name="customer_owner_created"),
             models.Index(fields=["status", "created_at"], name="customer_status_created"),
             # The pool list, newest returns first.
-            models.Index(fields=["-pooled_at"], condition=Q(consultant__isnull=True), name="customer_pool"),
+            models.Index(fields=["-pooled_at", "-id"], condition=Q(consultant__isnull=True), name="customer_pool"),
         ]
 
     def __str__(self):
