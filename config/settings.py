@@ -242,6 +242,13 @@ SCHOOL_NAME = env("CRM_SCHOOL_NAME", default="Training School CRM")
 SCHOOL_LOGO = env("CRM_SCHOOL_LOGO", default="crm/logo.svg")  # a static path
 PHONE_DEFAULT_REGION = env("CRM_PHONE_DEFAULT_REGION", default="CN")
 
+# The lead pool (公海): a lead whose consultant has neither recorded a follow-up nor changed it for this many days
+# goes back to the pool (manage.py return_to_pool, nightly); a salesperson claims at most this many a day; the
+# consultant a lead came back from cannot claim it again for this many days.
+POOL_IDLE_DAYS = env.int("CRM_POOL_IDLE_DAYS", default=15)
+POOL_CLAIMS_PER_DAY = env.int("CRM_POOL_CLAIMS_PER_DAY", default=20)
+POOL_RECLAIM_DAYS = env.int("CRM_POOL_RECLAIM_DAYS", default=7)
+
 # ------------------------------------------------------------------------------
 # Third-party: guardian, simple-history, import-export, jazzmin
 # ------------------------------------------------------------------------------
@@ -271,6 +278,7 @@ JAZZMIN_SETTINGS = {
     "navigation_expanded": True,
     "order_with_respect_to": [
         "crm.customer",
+        "crm.poolcustomer",
         "crm.followup",
         "crm.enrollment",
         "crm.payment",
@@ -295,6 +303,7 @@ JAZZMIN_SETTINGS = {
         "crm.classgrade": "fas fa-chalkboard",
         "crm.tag": "fas fa-tag",
         "crm.customer": "fas fa-address-book",
+        "crm.poolcustomer": "fas fa-water",
         "crm.followup": "fas fa-phone",
         "crm.enrollment": "fas fa-user-check",
         "crm.enrollmentdocument": "fas fa-id-card",

@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from crm import access, roles
-from crm.models import ClassGrade, Course, Customer, FollowUp
+from crm.models import ClassGrade, Course, Customer, FollowUp, PoolMove
 
 OPEN_LEAD_STATUSES = [Customer.Status.NEW, Customer.Status.FOLLOWING]
 
@@ -114,3 +114,17 @@ def catalogue_courses() -> list[Course]:
         course.campuses = sorted({c.branch for c in course.open_classes}, key=lambda branch: branch.name)
         course.upcoming = [c for c in course.open_classes if c.start_date >= today]
     return courses
+
+
+def with_last_follow_up(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    """Each customer with `last_follow_ups`: a list holding its latest follow-up, if any (one query for all)."""
+    latest = FollowUp.objects.order_by("-created_at", "-id")[:1]
+    return customers.prefetch_related(Prefetch("follow_ups", queryset=latest, to_attr="last_follow_ups"))
+
+
+def pool_returns_from(user, since: datetime.datetime) -> QuerySet[Customer]:
+    """Leads that went back to the pool from `user` since `since` (returned idle or released by a manager)."""
+    moves = PoolMove.objects.filter(
+        kind__in=[PoolMove.Kind.RETURNED, PoolMove.Kind.RELEASED], from_user=user, at__gte=since
+    )
+    return Customer.objects.filter(pk__in=moves.values("customer_id"))

@@ -3,6 +3,7 @@
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
 from tests import factories
 
@@ -56,5 +57,27 @@ def test_teacher_lists_queries_do_not_grow_with_rows(client, django_assert_max_n
     add_rows(2, 2)
     small = queries_for(client, django_assert_max_num_queries, url, 40)
     add_rows(8, 5)
+    large = queries_for(client, django_assert_max_num_queries, url, small)
+    assert large == small
+
+
+@pytest.mark.parametrize("who", ["sales", "manager"])
+def test_pool_list_queries_do_not_grow_with_rows(client, django_assert_max_num_queries, sales, manager, who):
+    """Courses, campus, previous owner and the last follow-up of every pooled lead, in a fixed number of queries."""
+    client.force_login({"sales": sales, "manager": manager}[who])
+    url = reverse("admin:crm_poolcustomer_changelist") + "?all="
+
+    def add_rows(n):
+        for _ in range(n):
+            lead = factories.CustomerFactory(
+                consultant=None, previous_consultant=sales, pooled_at=timezone.now(), branch=factories.BranchFactory()
+            )
+            lead.consult_courses.add(factories.CourseFactory())
+            factories.FollowUpFactory(customer=lead, consultant=sales)
+            factories.FollowUpFactory(customer=lead, consultant=manager)
+
+    add_rows(5)
+    small = queries_for(client, django_assert_max_num_queries, url, 40)
+    add_rows(95)
     large = queries_for(client, django_assert_max_num_queries, url, small)
     assert large == small

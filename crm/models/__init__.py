@@ -3,8 +3,9 @@
 from .academics import CourseRecord, Student, StudyRecord
 from .enrollment import Enrollment, EnrollmentDocument, Payment
 from .imports import LeadImport, LeadImportRow
-from .leads import Customer, CustomerUserObjectPermission, FollowUp
+from .leads import Customer, CustomerUserObjectPermission, FollowUp, PoolReason
 from .org import Branch, ClassGrade, ContractTemplate, Course, Tag
+from .pool import PoolCustomer, PoolMove
 from .privacy import PersonalDataAccess
 from .staff import StaffProfile
 
@@ -24,6 +25,9 @@ __all__ = [
     "Payment",
     "PersonalDataAccess",
     "StaffProfile",
+    "PoolCustomer",
+    "PoolMove",
+    "PoolReason",
     "Student",
     "StudyRecord",
     "Tag",

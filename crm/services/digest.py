@@ -20,8 +20,8 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from crm import access, emails, selectors
-from crm.models import Customer, FollowUp, StaffProfile
-from crm.phones import format_phone
+from crm.models import Customer, FollowUp, PoolCustomer, StaffProfile
+from crm.phones import format_phone, mask_phone
 
 from .staff import staff_profiles_ensure
 
@@ -129,12 +129,17 @@ def _lead_section(key, title, customers: QuerySet[Customer], url: str) -> Sectio
     return section
 
 
-def _returned_to_pool(user, since: datetime.datetime) -> QuerySet[Customer]:
-    """Leads returned from `user` to the pool since `since`.
-
-    Wired on merge to the pool's selector `pool_returns_from(user, since)`; no lead is returned until then.
-    """
-    return Customer.objects.none()
+def _returned_section(user, since: datetime.datetime) -> Section:
+    """Leads that went from `user` back to the pool: no longer theirs, so shown as the pool shows them (phone
+    masked), each linking to the pool list where they may be claimed once the reclaim block ends."""
+    returned = selectors.pool_returns_from(user, since)
+    url = _changelist(PoolCustomer)
+    section = Section("returned", str(RETURNED), returned.count(), url)
+    for customer in returned.order_by("-pooled_at", "-pk")[:ROWS_SHOWN]:
+        masked = mask_phone(customer.phone)
+        why = " · ".join(filter(None, [customer.get_pool_reason_display(), _one_line(customer.pool_note)]))
+        section.rows.append(Row(customer.name or masked, masked, why, url))
+    return section
 
 
 def digest_for(user, *, since: datetime.datetime, until: datetime.datetime) -> Digest:
@@ -162,7 +167,7 @@ def digest_for(user, *, since: datetime.datetime, until: datetime.datetime) -> D
             "overdue", OVERDUE, selectors.overdue(mine), _changelist(FollowUp, due="overdue", **owner), True
         ),
         _lead_section("web_leads", WEB_LEADS, web_leads, web_leads_url),
-        _lead_section("returned", RETURNED, _returned_to_pool(user, since), _changelist(Customer)),
+        _returned_section(user, since),
     ]
     return Digest(user=user, since=since, until=until, sections=sections)
 

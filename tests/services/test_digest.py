@@ -192,7 +192,7 @@ def test_queries_do_not_grow_with_leads(make_user):
     many = run()
     assert len(mail.outbox) == 3
     assert many == few
-    assert few <= 4 + 12 * len(people)
+    assert few <= 4 + 14 * len(people)
 
 
 def test_the_command_sends_and_says_how_many(sales, capsys):
@@ -200,3 +200,22 @@ def test_the_command_sends_and_says_how_many(sales, capsys):
     call_command("send_follow_up_digest")
     assert "Follow-up digests sent: 1" in capsys.readouterr().out
     assert len(mail.outbox) == 1
+
+
+def test_a_digest_names_the_leads_returned_to_the_pool_with_their_phones_masked(sales, other_sales, manager):
+    from crm.phones import mask_phone
+    from crm.services import pool
+
+    gone = lead(sales, "Gone Gina", phone="+8613800138000")
+    pool.pool_release(customer=gone, reason="moved to another city", by=manager)
+    theirs = lead(other_sales, "Other Olga")
+    pool.pool_release(customer=theirs, reason="not answering", by=manager)
+
+    digests.digest_send_all()
+
+    text = digest_to(sales).body
+    assert "Returned from you to the lead pool (1)" in text
+    assert "Gone Gina" in text and mask_phone(gone.phone) in text and "moved to another city" in text
+    assert "13800138000" not in text and "138 0013 8000" not in text  # no longer theirs: the number stays masked
+    assert "Other Olga" not in text
+    assert "/admin/crm/poolcustomer/" in html(digest_to(sales))
