@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from crm import selectors
 from crm.models import Branch, Course, Customer, FollowUp, StaffProfile
 
+from . import pool
 from .staff import staff_profiles_ensure
 
 # The page parameters kept on a web lead as its channel (a campaign's link: /courses/?utm_source=baidu&...).
@@ -119,10 +120,11 @@ def _lead_create(inquiry: Inquiry) -> Customer:
 def _lead_asked_again(customer: Customer, inquiry: Inquiry) -> Customer:
     """The lead keeps its owner and data (the visitor may not be who they say); the owner calls back today."""
     customer = Customer.objects.select_for_update(of=("self",)).get(pk=customer.pk)
-    changed = []
     if customer.consultant_id is None:  # in the pool: the inquiry makes it a web lead of whoever's turn it is
-        customer.consultant = web_lead_owner_next(branch=inquiry.branch or customer.branch)
-        changed.append("consultant")
+        owner = web_lead_owner_next(branch=inquiry.branch or customer.branch)
+        if owner is not None:
+            customer = pool.pool_give_web_lead(locked=customer, to=owner)
+    changed = []
     if customer.status == Customer.Status.LOST:
         customer.status = Customer.Status.FOLLOWING
         changed.append("status")

@@ -134,6 +134,14 @@ def pool_assign(*, customer: Customer, to, by) -> Customer:
         return _take(locked, to=to, by=by, now=timezone.now(), kind=PoolMove.Kind.ASSIGNED, reason=reason)
 
 
+def pool_give_web_lead(*, locked: Customer, to) -> Customer:
+    """A pooled lead who asks again on the website goes to whoever's turn it is for web leads, like a new web lead
+    (no claim is counted). `locked`: the lead's row, locked by the caller."""
+    name = to.get_full_name() or to.get_username()
+    reason = gettext("Asked again on the website: assigned to %(owner)s") % {"owner": name}
+    return _take(locked, to=to, by=None, now=timezone.now(), kind=PoolMove.Kind.ASSIGNED, reason=reason)
+
+
 def reclaim_block() -> datetime.timedelta:
     return datetime.timedelta(days=settings.POOL_RECLAIM_DAYS)
 

@@ -187,3 +187,23 @@ def test_the_school_admin_chooses_who_takes_web_leads_on_the_user_page(client, s
     assert ask(course, branch=campus).consultant == sales
     listed = client.get(reverse("admin:auth_user_changelist"), {"staff_profile__takes_web_leads__exact": "1"})
     assert list(listed.context["cl"].result_list) == [sales]
+
+
+def test_a_pooled_lead_asking_again_goes_to_whose_turn_it_is_and_the_pool_records_it(
+    sales, other_sales, manager, course
+):
+    from crm.models import PoolMove
+    from crm.services import pool
+
+    takes_web_leads(other_sales)
+    lead = factories.CustomerFactory(consultant=sales, phone="+8613700137000")
+    pool.pool_release(customer=lead, reason="no answer", by=manager)
+
+    again = ask(course, phone="137 0013 7000")
+
+    again.refresh_from_db()
+    assert again.pk == lead.pk and again.consultant == other_sales and again.assigned_at is not None
+    move = PoolMove.objects.filter(customer=lead).latest("at")
+    assert (move.kind, move.to_user, move.by) == (PoolMove.Kind.ASSIGNED, other_sales, None)
+    [follow_up] = FollowUp.objects.filter(customer=lead, next_follow_up=timezone.localdate())
+    assert follow_up.consultant == other_sales
