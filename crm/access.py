@@ -4,7 +4,7 @@ Every admin queryset and object check, public view, export, report and autocompl
 Rules:
 - Customers: a salesperson reaches those they own (`Customer.consultant`) and those shared with them
   (a guardian object permission, direct foreign key table). Holders of `crm.view_all_customers` reach all.
-- Follow-ups, enrollments, documents, payments and students follow their customer.
+- Follow-ups, enrollments, documents, payments, installments, refunds and students follow their customer.
 - Classes: holders of `crm.view_all_classes` reach all; a teacher reaches the classes they teach, and their
   lessons and study records.
 - Lead imports: managers see all; a salesperson their own.
@@ -15,6 +15,7 @@ Rules:
 from django.db.models import Model, Q, QuerySet
 
 from crm.models import (
+    BalanceDue,
     ClassGrade,
     CourseRecord,
     Customer,
@@ -22,8 +23,10 @@ from crm.models import (
     Enrollment,
     EnrollmentDocument,
     FollowUp,
+    Installment,
     LeadImport,
     Payment,
+    Refund,
     Student,
     StudyRecord,
 )
@@ -85,6 +88,9 @@ _SCOPES = {
     Enrollment: lambda user: customer_scope(user, "customer__"),
     EnrollmentDocument: lambda user: customer_scope(user, "enrollment__customer__"),
     Payment: lambda user: customer_scope(user, "customer__"),
+    Installment: lambda user: customer_scope(user, "enrollment__customer__"),
+    Refund: lambda user: customer_scope(user, "enrollment__customer__"),
+    BalanceDue: lambda user: customer_scope(user, "customer__"),
     Student: student_scope,
     ClassGrade: class_scope,
     CourseRecord: lambda user: class_scope(user, "class_grade__"),

@@ -17,8 +17,18 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from crm import access, selectors
-from crm.models import Branch, ClassGrade, Course, CourseRecord, Customer, FollowUp, Payment, StudyRecord
+from crm import access, ledger, selectors
+from crm.models import (
+    Branch,
+    ClassGrade,
+    Course,
+    CourseRecord,
+    Customer,
+    FollowUp,
+    Installment,
+    Payment,
+    StudyRecord,
+)
 
 ENROLLED = Customer.Status.ENROLLED
 NO_SOURCE = _("(no source)")
@@ -92,6 +102,7 @@ class Dashboard:
     follow_ups: list[Cell] = field(default_factory=list)
     payments_this_month: list[Cell] = field(default_factory=list)
     next_lessons: list = field(default_factory=list)
+    overdue_installments: Cell | None = None
     has_lead_figures: bool = False
 
     def table(self, key: str) -> Table | None:
@@ -301,6 +312,12 @@ def payments_this_month(user) -> list[Cell]:
     return [Cell(totals["count"], url), Cell(totals["total"] or Decimal("0.00"), url)]
 
 
+def overdue_installments(user) -> Cell:
+    """Overdue installments the person chases (crm.ledger.overdue_installments_for), linked to their list."""
+    owner = {} if access.sees_all_customers(user) else {"enrollment__customer__consultant__id__exact": user.pk}
+    return Cell(ledger.overdue_installments_for(user).count(), _changelist(Installment, state="overdue", **owner))
+
+
 # --- teachers -------------------------------------------------------------------------------------------------
 
 
@@ -419,4 +436,6 @@ def dashboard(user, filters: Filters | None = None) -> Dashboard:
         board.follow_ups = follow_ups_due(user)
     if _teachers(user):
         board.next_lessons = next_lessons(user)
+    if user.has_perm("crm.view_installment"):
+        board.overdue_installments = overdue_installments(user)
     return board

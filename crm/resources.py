@@ -4,7 +4,7 @@ from import_export import resources
 from import_export.fields import Field
 
 from crm.lead_files import COLUMNS
-from crm.models import Customer
+from crm.models import BalanceDue, Customer
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -59,6 +59,43 @@ class CustomerResource(resources.ModelResource):
 
     def dehydrate_consultant(self, customer):
         return customer.consultant.username
+
+    def export_field(self, field, instance, **kwargs):
+        return escape_formula(super().export_field(field, instance, **kwargs))
+
+
+class BalanceDueResource(resources.ModelResource):
+    """Who owes what, as the finance list shows it (its rows come annotated by crm.ledger.owing)."""
+
+    customer = Field(attribute="customer__name", column_name="customer")
+    phone = Field(attribute="customer__phone", column_name="phone")
+    class_grade = Field(attribute="class_grade", column_name="class")
+    consultant = Field(attribute="consultant__username", column_name="consultant")
+    price = Field(attribute="price", column_name="price")
+    paid = Field(attribute="paid", column_name="paid")
+    refunded = Field(attribute="refunded", column_name="refunded")
+    balance_due = Field(attribute="balance_due", column_name="balance due")
+    overdue = Field(attribute="overdue_amount", column_name="overdue")
+    next_due = Field(attribute="next_due", column_name="next due date")
+
+    class Meta:
+        model = BalanceDue
+        fields = [
+            "customer",
+            "phone",
+            "class_grade",
+            "consultant",
+            "price",
+            "paid",
+            "refunded",
+            "balance_due",
+            "overdue",
+            "next_due",
+        ]
+        export_order = fields
+
+    def dehydrate_class_grade(self, enrollment):
+        return str(enrollment.class_grade)
 
     def export_field(self, field, instance, **kwargs):
         return escape_formula(super().export_field(field, instance, **kwargs))

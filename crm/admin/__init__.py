@@ -1,28 +1,34 @@
 """One ModelAdmin module per model (reference data together in org), all over crm.admin.base."""
 
 from . import (
+    balance_due,
     class_grade,
     course_record,
     customer,
     enrollment,
     follow_up,
+    installment,
     org,
     payment,
     personal_data_access,
+    refund,
     student,
     study_record,
     users,
 )
 
 __all__ = [
+    "balance_due",
     "class_grade",
     "course_record",
     "customer",
     "enrollment",
     "follow_up",
+    "installment",
     "org",
     "payment",
     "personal_data_access",
+    "refund",
     "student",
     "study_record",
     "users",

@@ -4,10 +4,14 @@ from .academics import CourseRecord, Student, StudyRecord
 from .enrollment import Enrollment, EnrollmentDocument, Payment, private_storage
 from .imports import LeadImport, LeadImportRow
 from .leads import Customer, CustomerUserObjectPermission, FollowUp
+from .money import BalanceDue, Installment, Refund
 from .org import Branch, ClassGrade, ContractTemplate, Course, Tag
 from .privacy import PersonalDataAccess
 
 __all__ = [
+    "BalanceDue",
+    "Installment",
+    "Refund",
     "Branch",
     "ClassGrade",
     "ContractTemplate",
