@@ -24,8 +24,13 @@ class InstallmentForm(forms.Form):
 
 
 class BasePlanFormSet(forms.BaseFormSet):
+    def is_valid(self) -> bool:
+        return not self.is_bound or super().is_valid()  # no rows posted at all: no plan
+
     def planned(self) -> list[PlannedInstallment]:
         """The filled rows, in due order (empty rows are left out)."""
+        if not self.is_bound:
+            return []
         rows = [form.cleaned_data for form in self.forms if form.cleaned_data]
         return sorted((PlannedInstallment(row["due_date"], row["amount"]) for row in rows), key=lambda i: i.due_date)
 
@@ -36,7 +41,9 @@ PlanFormSet = forms.formset_factory(
 
 
 def plan_formset(data=None) -> BasePlanFormSet:
-    return PlanFormSet(data, prefix="plan")
+    """Bound only when the page's rows were posted (a post without them plans nothing)."""
+    posted = data is not None and "plan-TOTAL_FORMS" in data
+    return PlanFormSet(data if posted else None, prefix="plan")
 
 
 class NoteForm(forms.Form):

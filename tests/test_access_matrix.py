@@ -10,16 +10,18 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
 from crm import roles
+from crm.models import BalanceDue
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 REACH, HIDDEN, FORBIDDEN = "reach", "hidden", "forbidden"
-SALES_SIDE = ["customer", "followup", "enrollment", "payment"]
+MONEY = ["installment", "refund", "balancedue"]
+SALES_SIDE = ["customer", "followup", "enrollment", "payment", *MONEY]
 TEACHING = ["courserecord", "studyrecord"]
 MODELS = SALES_SIDE + ["classgrade"] + TEACHING
-WITH_HISTORY = set(SALES_SIDE)
-ROLES = [roles.SALES, roles.SALES_MANAGER, roles.TEACHER, roles.SCHOOL_ADMIN]
+WITH_HISTORY = set(SALES_SIDE) - {"balancedue"}  # who owes what is a list over enrollments, not rows of its own
+ROLES = [roles.SALES, roles.SALES_MANAGER, roles.TEACHER, roles.SCHOOL_ADMIN, roles.FINANCE]
 # model -> (model whose form points at it, field name) for the autocomplete endpoint
 AUTOCOMPLETE = {
     "customer": ("payment", "customer"),
@@ -33,6 +35,8 @@ MARKER = {"own": "Own-Row-Marker", "other": "Other-Row-Marker"}
 def expected(role, model, row):
     if role == roles.SCHOOL_ADMIN:
         return REACH
+    if role == roles.FINANCE:  # every customer's money, read-only customers; no follow-ups, no teaching
+        return FORBIDDEN if model in TEACHING or model == "followup" else REACH
     if role in (roles.SALES, roles.SALES_MANAGER):
         if model in TEACHING:
             return FORBIDDEN
@@ -50,14 +54,18 @@ def build_side(consultant, teacher, marker):
     customer = factories.CustomerFactory(consultant=consultant, name=marker)
     class_grade = factories.ClassGradeFactory(course=factories.CourseFactory(name=f"{marker} course"))
     class_grade.teachers.add(teacher)
+    enrollment = factories.EnrollmentFactory(customer=customer, class_grade=class_grade, status="approved")
     student = factories.StudentFactory(customer=factories.CustomerFactory(consultant=consultant, name=f"{marker} s"))
     student.classes.add(class_grade)
     lesson = factories.CourseRecordFactory(class_grade=class_grade, teacher=teacher, title=f"{marker} lesson")
     return {
         "customer": customer,
         "followup": factories.FollowUpFactory(customer=customer, content=marker),
-        "enrollment": factories.EnrollmentFactory(customer=customer, class_grade=class_grade),
+        "enrollment": enrollment,
         "payment": factories.PaymentFactory(customer=customer, note=marker),
+        "installment": factories.InstallmentFactory(enrollment=enrollment),
+        "refund": factories.RefundFactory(enrollment=enrollment, reason=marker),
+        "balancedue": BalanceDue.objects.get(pk=enrollment.pk),
         "classgrade": class_grade,
         "courserecord": lesson,
         "studyrecord": factories.StudyRecordFactory(student=student, course_record=lesson, memo=marker),
@@ -73,10 +81,14 @@ def world(sales, other_sales, teacher, other_teacher):
 
 
 @pytest.fixture
-def actor(role, sales, teacher, manager, school_admin):
-    return {roles.SALES: sales, roles.TEACHER: teacher, roles.SALES_MANAGER: manager, roles.SCHOOL_ADMIN: school_admin}[
-        role
-    ]
+def actor(role, sales, teacher, manager, school_admin, finance):
+    return {
+        roles.SALES: sales,
+        roles.TEACHER: teacher,
+        roles.SALES_MANAGER: manager,
+        roles.SCHOOL_ADMIN: school_admin,
+        roles.FINANCE: finance,
+    }[role]
 
 
 def url(model, view, *args):

@@ -16,16 +16,20 @@ REFUSED = {302, 403}
 # role -> (admin changelists it opens, changelists it is refused)
 PAGES = {
     roles.SALES: (
-        ["customer", "followup", "enrollment", "payment"],
+        ["customer", "followup", "enrollment", "payment", "refund", "balancedue", "installment"],
         ["courserecord", "studyrecord", "student", "contracttemplate", "auth:user", "auth:group"],
     ),
     roles.SALES_MANAGER: (
-        ["customer", "followup", "enrollment", "payment", "tag"],
+        ["customer", "followup", "enrollment", "payment", "tag", "refund", "balancedue", "installment"],
         ["courserecord", "studyrecord", "contracttemplate", "auth:user", "auth:group"],
     ),
     roles.TEACHER: (
         ["classgrade", "courserecord", "studyrecord"],
-        ["customer", "followup", "enrollment", "payment", "tag", "contracttemplate", "auth:user"],
+        ["customer", "followup", "enrollment", "payment", "tag", "contracttemplate", "auth:user", "refund"],
+    ),
+    roles.FINANCE: (
+        ["customer", "enrollment", "payment", "installment", "refund", "balancedue"],
+        ["followup", "courserecord", "studyrecord", "student", "contracttemplate", "leadimport", "auth:user"],
     ),
     roles.SCHOOL_ADMIN: (
         ["customer", "followup", "enrollment", "payment", "classgrade", "courserecord", "studyrecord", "student"]
@@ -35,8 +39,10 @@ PAGES = {
 }
 
 MENUS = {
-    roles.SALES: {"customers", "follow-ups", "enrollments", "payments"},
-    roles.SALES_MANAGER: {"customers", "follow-ups", "enrollments", "payments", "tags", "lead imports"},
+    roles.SALES: {"customers", "follow-ups", "enrollments", "payments", "refunds", "who owes what"},
+    roles.SALES_MANAGER: {"customers", "follow-ups", "enrollments", "payments", "tags", "lead imports"}
+    | {"installments", "refunds", "who owes what"},
+    roles.FINANCE: {"customers", "enrollments", "payments", "installments", "refunds", "who owes what"},
     roles.TEACHER: {"classes", "lessons", "study records"},
 }
 

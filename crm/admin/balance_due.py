@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
-from crm import ledger
+from crm import access, ledger
 from crm.currency import format_money
 from crm.models import BalanceDue
 from crm.resources import BalanceDueResource
@@ -39,7 +39,8 @@ class BalanceDueAdmin(ExportMixin, CRMAdmin):
         return ["-overdue_amount", "-balance_due", "pk"]  # annotations of crm.ledger.owing
 
     def get_queryset(self, request):
-        return ledger.owing(super().get_queryset(request))
+        # Not ModelAdmin's: it orders the plain rows by get_ordering before the money figures exist.
+        return access.restrict(request.user, ledger.owing(BalanceDue.objects.all()))
 
     def has_add_permission(self, request):
         return False

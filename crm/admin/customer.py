@@ -6,23 +6,21 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils.html import format_html
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
 from crm import access, ledger, selectors
-from crm.currency import format_money
 from crm.forms import StartEnrollmentForm
-from crm.models import Customer, FollowUp, Payment
+from crm.models import Customer, FollowUp
 from crm.phones import format_phone, normalize_phone
 from crm.resources import CustomerResource
 from crm.services import enrollment as enrollments
 from crm.services import leads, privacy
 
-from .base import CRMHistoryAdmin, CRMStackedInline, CRMTabularInline
+from .base import CRMHistoryAdmin, CRMStackedInline
 from .lead_import import LeadImportViewsMixin
 
 
@@ -64,36 +62,6 @@ class FollowUpInline(CRMStackedInline):
     ordering = ["-created_at", "-id"]  # newest first
     extra = 1
     classes = ["collapse-entry"]
-
-
-class PaymentInline(CRMTabularInline):
-    """The customer's payments, read-only: money is recorded on the payment's own page (and never edited here)."""
-
-    model = Payment
-    fields = ["paid_at", "course", "enrollment", "amount_display", "method", "receipt"]
-    readonly_fields = fields
-    ordering = ["-paid_at", "-id"]
-    can_delete = False
-    show_change_link = True
-    verbose_name_plural = _("payments")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("course", "enrollment__class_grade")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description=_("amount"))
-    def amount_display(self, payment):
-        return format_money(payment.amount)
-
-    @admin.display(description=_("receipt"))
-    def receipt(self, payment):
-        url = reverse("admin:crm_payment_receipt", args=[payment.pk])
-        return format_html('<a href="{}" target="_blank" rel="noopener">PDF</a>', url)
 
 
 class ArchivedFilter(admin.SimpleListFilter):
@@ -146,7 +114,7 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
     search_help_text = _("Search by name, phone, QQ, WeChat or email.")
     autocomplete_fields = ["referrer", "consult_courses", "tags"]
     readonly_fields = ["created_at", "updated_at", "archived_at"]
-    inlines = [FollowUpInline, PaymentInline]
+    inlines = [FollowUpInline]
     actions = ["reassign", "share", "unshare", "merge", "archive", "restore"]
     fieldsets = [
         (_("Contact"), {"fields": ["name", "phone", "qq", "wechat", "email"]}),
@@ -183,6 +151,9 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
             "can_export_person": customer is not None and access.sees_personal_data(request.user, customer),
             "can_erase": customer is not None and privacy.may_erase(request.user),
             "balance_due": customer is not None and ledger.customer_balance(customer),
+            # Read-only here (a table, not an inline formset): money is recorded and reversed on its own pages.
+            "customer_payments": customer is not None
+            and customer.payments.select_related("course", "enrollment__class_grade").order_by("-paid_at", "-id"),
         }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 

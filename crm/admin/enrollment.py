@@ -355,7 +355,7 @@ class EnrollmentAdmin(CRMHistoryAdmin):
         if not request.user.has_perm("crm.add_installment"):
             raise PermissionDenied
         plan = plan_formset(request.POST or None)
-        if request.method == "POST" and plan.is_valid():
+        if request.method == "POST" and plan.is_bound and plan.is_valid():
             try:
                 money.plan_set(enrollment=enrollment, installments=plan.planned(), by=request.user)
             except ValidationError as error:
