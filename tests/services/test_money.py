@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from crm import ledger
 from crm.models import Enrollment, Installment, Payment, Refund, StudyRecord
-from crm.services import money
 from crm.services import enrollment as enrollments
+from crm.services import money
 from tests import factories, files
 
 pytestmark = pytest.mark.django_db
