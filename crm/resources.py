@@ -4,6 +4,7 @@ from import_export import resources
 from import_export.fields import Field
 
 from crm.lead_files import COLUMNS
+from crm.ledger import cents
 from crm.models import BalanceDue, Customer
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -94,8 +95,12 @@ class BalanceDueResource(resources.ModelResource):
         ]
         export_order = fields
 
+    AMOUNTS = {"price", "paid", "refunded", "balance_due", "overdue_amount"}
+
     def dehydrate_class_grade(self, enrollment):
         return str(enrollment.class_grade)
 
     def export_field(self, field, instance, **kwargs):
+        if field.attribute in self.AMOUNTS:  # to the cent, as every page shows them
+            return str(cents(getattr(instance, field.attribute)))
         return escape_formula(super().export_field(field, instance, **kwargs))
