@@ -220,3 +220,72 @@ def test_money_lists_do_not_grow_with_rows(client_for, finance, sales, django_as
     small = count()
     add(30)
     assert count() == small
+
+
+# --- where the figures show
+
+
+def test_overdue_installments_on_the_dashboards(client_for, approved, sales, other_sales, finance):
+    factories.InstallmentFactory(enrollment=approved, due_date=timezone.localdate() - timezone.timedelta(days=2))
+    for user, count in ((sales, 1), (finance, 1), (other_sales, 0)):
+        board = client_for(user).get(reverse("admin:index")).context["dashboard"]
+        assert board.overdue_installments.value == count
+    listed = client_for(sales).get(board.overdue_installments.url.replace(f"={other_sales.pk}", f"={sales.pk}"))
+    assert listed.status_code == 200
+
+
+def test_the_customer_page_shows_the_balance_and_the_payments(client_for, approved, finance):
+    page = client_for(finance).get(reverse("admin:crm_customer_change", args=[approved.customer_id]))
+    assert page.context["balance_due"] == D("7800.00")
+    assert [p.amount for p in page.context["customer_payments"]] == [D("12000.00")]
+    assert "¥7,800.00" in page.content.decode()
+
+
+def test_lessons_left_for_the_student_the_teacher_and_the_salesperson(client, client_for, approved, sales, teacher):
+    from crm.models import Student, StudyRecord
+
+    student = factories.StudentFactory(customer=approved.customer)
+    student.classes.add(approved.class_grade)
+    approved.class_grade.teachers.add(teacher)
+    lesson = factories.CourseRecordFactory(
+        class_grade=approved.class_grade, teacher=teacher, date=timezone.localdate() - timezone.timedelta(days=1)
+    )
+    StudyRecord.objects.create(student=student, course_record=lesson, attendance="present")
+
+    rows = client_for(teacher).get(reverse("admin:crm_studyrecord_changelist")).context["cl"].result_list
+    assert [row.lessons_left_value for row in rows] == [39]
+    desk = client_for(sales).get(reverse("admin:crm_enrollment_change", args=[approved.pk]))
+    assert desk.context["account"].lessons_left == 39
+    client.force_login(Student.objects.get(pk=student.pk).user)
+    assert "39 lessons left" in client.get(reverse("portal:home")).content.decode()
+
+
+def test_a_new_plan_from_the_enrollment_page(client_for, approved, sales):
+    client = client_for(sales)
+    url = reverse("admin:crm_enrollment_plan", args=[approved.pk])
+    assert client.get(url).status_code == 200
+    due = (timezone.localdate() + timezone.timedelta(days=30)).isoformat()
+    rows = {"plan-TOTAL_FORMS": "2", "plan-INITIAL_FORMS": "0", "plan-0-due_date": due, "plan-0-amount": "7000"}
+    assert client.post(url, rows).status_code == 400  # 7,800 are due
+    assert client.post(url, {**rows, "plan-1-due_date": due, "plan-1-amount": "800"}).status_code == 302
+    assert sorted(i.amount for i in approved.installments.all()) == [D("800.00"), D("7000.00")]
+
+
+def test_a_manager_approves_a_discount_from_the_desk(client_for, sales, manager, settings):
+    settings.DISCOUNT_APPROVAL_PERCENT = 10
+    enrollment = factories.EnrollmentFactory(customer=factories.CustomerFactory(consultant=sales))
+    change = reverse("admin:crm_enrollment_change", args=[enrollment.pk])
+    client = client_for(sales)
+    form = client.get(change).context["adminform"].form
+    assert {"price", "discount_reason"} <= set(form.fields)
+    inline = {"documents-TOTAL_FORMS": "0", "documents-INITIAL_FORMS": "0"}
+    assert client.post(change, {"price": "5000", "discount_reason": "", **inline}).status_code == 200  # why?
+    assert client.post(change, {"price": "5000", "discount_reason": "Alumni", **inline}).status_code == 302
+    enrollment.refresh_from_db()
+    assert enrollment.price == D("5000.00") and enrollment.discount_approved_by is None
+    client_for(sales).post(reverse("admin:crm_enrollment_approve_discount", args=[enrollment.pk]))
+    enrollment.refresh_from_db()
+    assert enrollment.discount_approved_by is None
+    client_for(manager).post(reverse("admin:crm_enrollment_approve_discount", args=[enrollment.pk]))
+    enrollment.refresh_from_db()
+    assert enrollment.discount_approved_by == manager
