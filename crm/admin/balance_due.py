@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import BadRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -52,7 +54,11 @@ class BalanceDueAdmin(ExportMixin, CRMAdmin):
         return False
 
     def get_export_queryset(self, request):
-        return super().get_export_queryset(request).select_related("customer", "consultant")
+        try:
+            queryset = super().get_export_queryset(request)
+        except IncorrectLookupParameters:  # as on the customer list: filters the list refuses are a bad request
+            raise BadRequest("The list filters in the address are not valid.") from None
+        return queryset.select_related("customer", "consultant")
 
     @admin.display(description=_("customer"), ordering="customer__name")
     def customer_link(self, row):
