@@ -14,16 +14,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-import tablib
 from django.contrib.auth import get_user_model
 from django.db.models import Count, F, OuterRef, Subquery, Sum
 from django.db.models.functions import TruncMonth
-from django.utils.translation import gettext as _
 
 from crm import ledger
 from crm.models import Enrollment, Payment, Refund
-from crm.reports import Filters
-from crm.resources import escape_formula
 
 APPROVED = Enrollment.Status.APPROVED
 ZERO = Decimal("0.00")
@@ -49,12 +45,12 @@ def _month(value) -> datetime.date:
     return value.date() if isinstance(value, datetime.datetime) else value
 
 
-def _in_range(month: datetime.date, filters: Filters) -> bool:
+def _in_range(month: datetime.date, filters) -> bool:
     start = filters.date_from.replace(day=1) if filters.date_from else None
     return (start is None or month >= start) and (filters.date_to is None or month <= filters.date_to)
 
 
-def _lessons_used(filters: Filters) -> list[dict]:
+def _lessons_used(filters) -> list[dict]:
     """Lessons used per month, campus, course and teacher, with the sum of the enrollments' prices they belong to."""
     price = Enrollment.objects.filter(
         customer_id=OuterRef("student__customer_id"),
@@ -80,7 +76,7 @@ def _lessons_used(filters: Filters) -> list[dict]:
     )
 
 
-def _money_moves(queryset, when: str, via: str, amount: str, filters: Filters) -> list[dict]:
+def _money_moves(queryset, when: str, via: str, amount: str, filters) -> list[dict]:
     """Money of approved enrollments per month, campus and course (payments, or approved refunds)."""
     queryset = queryset.filter(**{f"{via}status": APPROVED})
     if filters.date_to:
@@ -104,8 +100,10 @@ def _place(via: str) -> dict:
     }
 
 
-def report(filters: Filters) -> list[Row]:
-    """The rows of the report, month by month; each course at a campus: its teachers, then its total."""
+def report(filters) -> list[Row]:
+    """The rows of the report, month by month; each course at a campus: its teachers, then its total.
+
+    `filters` has the dashboard's `date_from`, `date_to`, `branch` and `course` (crm.reports.Filters)."""
     used = _lessons_used(filters)
     paid = _money_moves(Payment.objects.exclude(enrollment=None), "paid_at", "enrollment__", "amount", filters)
     refunded = _money_moves(
@@ -162,35 +160,3 @@ def report(filters: Filters) -> list[Row]:
             )
         )
     return result
-
-
-def headers() -> list[str]:
-    return [
-        _("month"),
-        _("campus"),
-        _("course"),
-        _("teacher"),
-        _("lessons used"),
-        _("revenue recognized"),
-        _("refunds"),
-        _("deferred revenue"),
-    ]
-
-
-def dataset(rows: list[Row]) -> tablib.Dataset:
-    """The rows as CSV/XLSX write them (amounts as numbers, months as 2026-11)."""
-    data = tablib.Dataset(headers=headers())
-    for row in rows:
-        data.append(
-            [
-                row.month.strftime("%Y-%m"),
-                escape_formula(row.campus),
-                escape_formula(row.course),
-                escape_formula(row.teacher) or _("(all teachers)"),
-                row.lessons_used,
-                row.recognized,
-                "" if row.refunds is None else row.refunds,
-                "" if row.deferred is None else row.deferred,
-            ]
-        )
-    return data

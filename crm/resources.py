@@ -1,5 +1,7 @@
 """Export of customers (django-import-export), with the same columns the importer reads."""
 
+import tablib
+from django.utils.translation import gettext
 from import_export import resources
 from import_export.fields import Field
 
@@ -104,3 +106,34 @@ class BalanceDueResource(resources.ModelResource):
         if field.attribute in self.AMOUNTS:  # to the cent, as every page shows them
             return str(cents(getattr(instance, field.attribute)))
         return escape_formula(super().export_field(field, instance, **kwargs))
+
+
+def finance_report_dataset(rows) -> tablib.Dataset:
+    """The finance report's rows (crm.finance_report) as CSV/XLSX write them: months as 2026-11, amounts as
+    numbers, the course's total row named "(all teachers)"."""
+    data = tablib.Dataset(
+        headers=[
+            gettext("month"),
+            gettext("campus"),
+            gettext("course"),
+            gettext("teacher"),
+            gettext("lessons used"),
+            gettext("revenue recognized"),
+            gettext("refunds"),
+            gettext("deferred revenue"),
+        ]
+    )
+    for row in rows:
+        data.append(
+            [
+                row.month.strftime("%Y-%m"),
+                escape_formula(row.campus),
+                escape_formula(row.course),
+                escape_formula(row.teacher) or gettext("(all teachers)"),
+                row.lessons_used,
+                row.recognized,
+                "" if row.refunds is None else row.refunds,
+                "" if row.deferred is None else row.deferred,
+            ]
+        )
+    return data

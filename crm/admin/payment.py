@@ -13,6 +13,7 @@ from crm import documents, finance_report
 from crm.currency import format_money
 from crm.forms import DashboardFilterForm
 from crm.models import Payment
+from crm.resources import finance_report_dataset
 from crm.services import money
 
 from .base import CRMHistoryAdmin
@@ -131,7 +132,7 @@ class PaymentAdmin(CRMHistoryAdmin):
         rows = finance_report.report(form.filters())
         kind = request.GET.get("export")
         if kind in ("csv", "xlsx"):
-            data = finance_report.dataset(rows)
+            data = finance_report_dataset(rows)
             if kind == "csv":
                 response = HttpResponse("\ufeff" + data.export("csv"), content_type="text/csv; charset=utf-8")
             else:
