@@ -30,6 +30,7 @@ test: install
 	@if command -v msgfmt >/dev/null; then $(PY) manage.py compilemessages --ignore=.venv -v 0; fi  # the .mo is committed too
 	$(PY) manage.py makemigrations --check --dry-run -v 0
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports  # the layers in pyproject.toml
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Production mode on this machine: PostgreSQL, Redis, DEBUG off, collected static files, gunicorn workers.

@@ -131,32 +131,6 @@ def sees_personal_data(user, customer: Customer) -> bool:
     return user.is_active and (customer.consultant_id == user.pk or user.has_perm("crm.view_id_numbers"))
 
 
-def _counted_owner(user) -> int | None:
-    """Whose leads a person's figures count: None for everyone's (managers), else the salesperson's own."""
-    return None if sees_all_customers(user) else user.pk
-
-
-def counted_customers(user) -> QuerySet[Customer]:
-    """The leads a person's figures count: everyone's for managers; a salesperson's own only (a lead shared
-    with them is still its owner's figure, so no lead is counted on two salespeople's dashboards)."""
-    owner = _counted_owner(user)
-    queryset = visible(user, Customer)
-    return queryset if owner is None else queryset.filter(consultant_id=owner)
-
-
-def counted_payments(user) -> QuerySet[Payment]:
-    """The payments a person's figures count: those of the customers `counted_customers` counts."""
-    owner = _counted_owner(user)
-    queryset = visible(user, Payment)
-    return queryset if owner is None else queryset.filter(customer__consultant_id=owner)
-
-
-def owner_params(user, via: str = "") -> dict:
-    """Changelist parameters that show what `counted_*` counts (the owner, for a salesperson)."""
-    owner = _counted_owner(user)
-    return {} if owner is None else {f"{via}consultant__id__exact": owner}
-
-
 def portal_student(user) -> Student | None:
     """The student record behind a portal login; the portal shows nothing else."""
     if not user.is_authenticated or not user.is_active:

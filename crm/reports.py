@@ -2,11 +2,12 @@
 
 Lead figures cover the leads created in the chosen range (and campus / course of interest) and what came of
 them; payment figures cover those leads' payments. Follow-ups due and the teacher's figures are about today.
-Every number links to the admin list that shows the rows it counts.
+Every number links to the admin list that shows the rows it counts: the link carries the dashboard's own
+filter, which the list reads with crm.admin.filters.DashboardFilter and narrows by `counted` below.
 """
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -57,25 +58,18 @@ class Filters:
         }
         return Q(**{lookup: value for lookup, value in conditions.items() if value is not None})
 
-    def lead_params(self) -> dict:
-        """The customer list's query parameters that show the same leads."""
-        start, end = self.created_range()
-        params = {
-            "created_at__gte": start and start.isoformat(),
-            "created_at__lt": end and end.isoformat(),
-            "branch__id__exact": self.branch and self.branch.pk,
-            "consult_courses__id__exact": self.course and self.course.pk,
-        }
-        return {key: value for key, value in params.items() if value}
-
-    def query(self) -> str:
+    def params(self) -> dict:
+        """The dashboard's query parameters for these filters (the admin lists' DashboardFilter reads the same)."""
         params = {
             "date_from": self.date_from and self.date_from.isoformat(),
             "date_to": self.date_to and self.date_to.isoformat(),
             "branch": self.branch and self.branch.pk,
             "course": self.course and self.course.pk,
         }
-        return urlencode({key: value for key, value in params.items() if value})
+        return {key: value for key, value in params.items() if value}
+
+    def query(self) -> str:
+        return urlencode(self.params())
 
 
 @dataclass
@@ -130,58 +124,82 @@ def rate(enrolled: int, leads: int) -> Decimal | None:
     return (Decimal(enrolled) * 100 / leads).quantize(Decimal("0.1"))
 
 
-def _month_range(month: datetime.date, filters: Filters) -> dict:
-    """A month's customer-list parameters, narrowed to the chosen range."""
-    start, end = month, _next_month(month)
-    if filters.date_from and filters.date_from > start:
-        start = filters.date_from
-    if filters.date_to and filters.date_to + datetime.timedelta(days=1) < end:
-        end = filters.date_to + datetime.timedelta(days=1)
-    return {"created_at__gte": _day_start(start).isoformat(), "created_at__lt": _day_start(end).isoformat()}
+def _month(month: datetime.date, filters: Filters) -> Filters:
+    """The filters narrowed to one calendar month."""
+    last = _next_month(month) - datetime.timedelta(days=1)
+    start = max(month, filters.date_from) if filters.date_from else month
+    end = min(last, filters.date_to) if filters.date_to else last
+    return replace(filters, date_from=start, date_to=end)
 
 
-# --- the data -------------------------------------------------------------------------------------------------
+# --- what the figures count ----------------------------------------------------------------------------------
+
+
+def _owner(user, via: str = "") -> Q:
+    """Whose leads a person's figures count (reached through `via`): everyone's for managers; a salesperson's own
+    only (a lead shared with them is still its owner's figure, so no lead is counted on two dashboards)."""
+    return Q() if access.sees_all_customers(user) else Q(**{f"{via}consultant_id": user.pk})
+
+
+def counted_leads(user, filters: Filters) -> Q:
+    """Leads of the user's own figures, created in the range, of the campus, interested in the course."""
+    course = Q()
+    if filters.course:
+        interested = Customer.consult_courses.through.objects.filter(course_id=filters.course.pk)
+        course = Q(pk__in=interested.values("customer_id"))
+    return _owner(user) & filters.cohort() & course
+
+
+def counted_payments(user, filters: Filters) -> Q:
+    """Payments of those leads, for the course."""
+    course = Q(course=filters.course) if filters.course else Q()
+    return _owner(user, "customer__") & filters.cohort("customer__") & course
+
+
+def counted_installments(user, filters: Filters) -> Q:
+    """Installments of the user's own customers (everyone's for managers and finance); whatever the leads' range:
+    what is overdue is overdue today."""
+    return _owner(user, "enrollment__customer__")
+
+
+# On every figure's link: with it the list counts as the dashboard does, even when no other filter is set.
+COUNTED_PARAMETER = "dashboard"
+_COUNTED = {Customer: counted_leads, Payment: counted_payments, Installment: counted_installments}
+
+
+def counted(user, model, filters: Filters) -> Q:
+    """The rows of `model` (customers, payments, installments) that `user`'s figures count: what their links' lists
+    show."""
+    return _COUNTED[model](user, filters)
 
 
 def leads(user, filters: Filters) -> QuerySet[Customer]:
     """The leads the figures count: those `user` reaches, created in the range, of the campus and course."""
-    queryset = access.counted_customers(user).filter(filters.cohort())
-    if filters.course:
-        interested = Customer.consult_courses.through.objects.filter(course_id=filters.course.pk)
-        queryset = queryset.filter(pk__in=interested.values("customer_id"))
-    return queryset.order_by()
+    return access.visible(user, Customer).filter(counted_leads(user, filters)).order_by()
 
 
 def payments(user, filters: Filters) -> QuerySet[Payment]:
     """The payments of those leads (course: the payment's course)."""
-    queryset = access.counted_payments(user).filter(filters.cohort("customer__"))
-    if filters.course:
-        queryset = queryset.filter(course=filters.course)
-    return queryset.order_by()
+    return access.visible(user, Payment).filter(counted_payments(user, filters)).order_by()
 
 
-def _lead_params(user, filters: Filters) -> dict:
-    """The customer list's parameters for the leads `leads(user, filters)` counts."""
-    return {**filters.lead_params(), **access.owner_params(user)}
-
-
-def _payment_params(user, filters: Filters) -> dict:
-    """The payment list's parameters for the payments `payments(user, filters)` counts (PaymentAdmin allows them)."""
-    params = {f"customer__{key}": value for key, value in filters.lead_params().items() if "courses" not in key}
-    if filters.course:
-        params["course__id__exact"] = filters.course.pk
-    return {**params, **access.owner_params(user, "customer__")}
+def _link(model, filters: Filters, **lookups) -> str:
+    """The admin list of `model` showing the rows a figure counts: the dashboard's filter, then the list's own
+    `lookups` (status, source, payment month...) for the figure's row."""
+    if model is Customer:
+        lookups.setdefault("archived", "all")  # archived leads came in too: the figures count them
+    return _changelist(model, **{COUNTED_PARAMETER: 1}, **filters.params(), **lookups)
 
 
 def _counts(queryset, *group):
     return queryset.values(*group).annotate(leads=Count("pk"), enrolled=Count("pk", filter=Q(status=ENROLLED)))
 
 
-def _conversion_row(label: Cell, row: dict, params: dict) -> list[Cell]:
+def _conversion_row(label: Cell, row: dict, filters: Filters, **lookups) -> list[Cell]:
     return [
         label,
-        Cell(row["leads"], _changelist(Customer, **params)),
-        Cell(row["enrolled"], _changelist(Customer, **params, status__exact=ENROLLED)),
+        Cell(row["leads"], _link(Customer, filters, **lookups)),
+        Cell(row["enrolled"], _link(Customer, filters, **lookups, status__exact=ENROLLED)),
         Cell(rate(row["enrolled"], row["leads"])),
     ]
 
@@ -203,23 +221,21 @@ def _conversion_chart(table: Table, kind: str = "bar") -> dict:
 def leads_by_source(user, filters: Filters) -> Table:
     labels = dict(Customer.Source.choices)
     table = Table("sources", _("Leads and conversion by source"), [_("source"), *CONVERSION_HEADERS])
-    base = _lead_params(user, filters)
     for row in _counts(leads(user, filters), "source").order_by("-leads", "source"):
         source = row["source"]
         label = labels.get(source, source) if source else NO_SOURCE
-        table.rows.append(_conversion_row(Cell(label), row, {**base, "source__exact": source}))
+        table.rows.append(_conversion_row(Cell(label), row, filters, source__exact=source))
     table.chart = _conversion_chart(table)
     return table
 
 
 def conversion_by_month(user, filters: Filters) -> Table:
     table = Table("months", _("Leads and conversion by month"), [_("month"), *CONVERSION_HEADERS])
-    base = _lead_params(user, filters)
     monthly = _counts(leads(user, filters).annotate(month=TruncMonth("created_at")), "month").order_by("month")
     for row in monthly:
         month = row["month"].date() if isinstance(row["month"], datetime.datetime) else row["month"]
         label = Cell(date_format(month, "YEAR_MONTH_FORMAT"))
-        table.rows.append(_conversion_row(label, row, {**base, **_month_range(month, filters)}))
+        table.rows.append(_conversion_row(label, row, _month(month, filters)))
     table.chart = _conversion_chart(table, "line")
     return table
 
@@ -227,9 +243,8 @@ def conversion_by_month(user, filters: Filters) -> Table:
 def status_funnel(user, filters: Filters) -> Table:
     counts = dict(leads(user, filters).values_list("status").annotate(n=Count("pk")))
     table = Table("funnel", _("Status funnel"), [_("status"), _("leads")])
-    base = _lead_params(user, filters)
     for value, label in Customer.Status.choices:
-        table.rows.append([Cell(label), Cell(counts.get(value, 0), _changelist(Customer, **base, status__exact=value))])
+        table.rows.append([Cell(label), Cell(counts.get(value, 0), _link(Customer, filters, status__exact=value))])
     table.chart = {
         "type": "funnel",
         "labels": [str(row[0].value) for row in table.rows],
@@ -240,12 +255,11 @@ def status_funnel(user, filters: Filters) -> Table:
 
 def conversion_by_salesperson(user, filters: Filters) -> Table:
     table = Table("salespeople", _("Conversion by salesperson"), [_("consultant"), *CONVERSION_HEADERS])
-    base = _lead_params(user, filters)
     group = ["consultant_id", "consultant__username", "consultant__first_name", "consultant__last_name"]
     for row in _counts(leads(user, filters), *group).order_by("-leads", "consultant__username"):
         name = f"{row['consultant__first_name']} {row['consultant__last_name']}".strip()
         label = Cell(name or row["consultant__username"])
-        table.rows.append(_conversion_row(label, row, {**base, "consultant__id__exact": row["consultant_id"]}))
+        table.rows.append(_conversion_row(label, row, filters, consultant__id__exact=row["consultant_id"]))
     table.chart = _conversion_chart(table)
     return table
 
@@ -268,13 +282,13 @@ def payments_by_month_and_course(user, filters: Filters) -> Table:
     for row in monthly:
         month = row["month"].date() if isinstance(row["month"], datetime.datetime) else row["month"]
         label = date_format(month, "YEAR_MONTH_FORMAT")
-        params = {
-            **_payment_params(user, filters),
-            "course__id__exact": row["course_id"],
-            "paid_at__gte": _day_start(month).isoformat(),
-            "paid_at__lt": _day_start(_next_month(month)).isoformat(),
-        }
-        url = _changelist(Payment, **params)
+        url = _link(
+            Payment,
+            filters,
+            course__id__exact=row["course_id"],
+            paid_at__gte=_day_start(month).isoformat(),
+            paid_at__lt=_day_start(_next_month(month)).isoformat(),
+        )
         table.rows.append([Cell(label), Cell(row["course__name"]), Cell(row["count"], url), Cell(row["total"])])
         if label not in months:
             months.append(label)
@@ -304,18 +318,16 @@ def payments_this_month(user) -> list[Cell]:
     today = timezone.localdate()
     first = today.replace(day=1)
     start, end = _day_start(first), _day_start(_next_month(first))
-    this_month = access.counted_payments(user).filter(paid_at__gte=start, paid_at__lt=end)
+    this_month = payments(user, Filters()).filter(paid_at__gte=start, paid_at__lt=end)
     totals = this_month.aggregate(count=Count("pk"), total=Sum("amount"))
-    url = _changelist(
-        Payment, **access.owner_params(user, "customer__"), paid_at__gte=start.isoformat(), paid_at__lt=end.isoformat()
-    )
+    url = _link(Payment, Filters(), paid_at__gte=start.isoformat(), paid_at__lt=end.isoformat())
     return [Cell(totals["count"], url), Cell(totals["total"] or Decimal("0.00"), url)]
 
 
 def overdue_installments(user) -> Cell:
-    """Overdue installments the person chases (crm.ledger.overdue_installments_for), linked to their list."""
-    owner = {} if access.sees_all_customers(user) else {"enrollment__customer__consultant__id__exact": user.pk}
-    return Cell(ledger.overdue_installments_for(user).count(), _changelist(Installment, state="overdue", **owner))
+    """Overdue installments the person chases (crm.ledger.overdue_installments_for, as the morning digest lists
+    them), linked to their list."""
+    return Cell(ledger.overdue_installments_for(user).count(), _link(Installment, Filters(), state="overdue"))
 
 
 # --- teachers -------------------------------------------------------------------------------------------------

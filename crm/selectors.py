@@ -25,6 +25,11 @@ def salespeople() -> QuerySet:
     return get_user_model().objects.filter(is_active=True, groups__name=roles.SALES).order_by("pk")
 
 
+def teachers() -> QuerySet:
+    """Active users who may teach a class."""
+    return get_user_model().objects.filter(is_active=True, groups__name=roles.TEACHER).order_by("username")
+
+
 def pending_follow_ups(follow_ups: QuerySet[FollowUp]) -> QuerySet[FollowUp]:
     """The latest follow-up of each customer: its next date is the one still to keep."""
     newer = FollowUp.objects.filter(customer_id=OuterRef("customer_id"), created_at__gt=OuterRef("created_at"))

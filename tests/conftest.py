@@ -86,7 +86,7 @@ def private_media(settings, tmp_path):
     """Uploads go to a folder of the test's own, checked and removed with it."""
     from django.utils.functional import empty
 
-    from crm.models.enrollment import private_storage
+    from crm.storage import private_storage
 
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     private_storage._wrapped = empty

@@ -4,6 +4,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from crm import roles
 from crm.models import Customer, FollowUp
 from crm.services.leads import DUPLICATE_PHONE
 from tests import factories
@@ -177,3 +178,13 @@ def test_due_filter_lists_only_the_latest_follow_up_of_each_customer(client, sal
     assert "Overdue Olga" in overdue and "Kept Karl" not in overdue and "Today Tina" not in overdue
     due_today = client.get(url, {"due": "today"}).content.decode()
     assert "Today Tina" in due_today and "Overdue Olga" not in due_today
+
+
+def test_the_class_form_offers_active_teachers_only(client, school_admin, teacher, sales, make_user):
+    retired = make_user(roles.TEACHER, "teacher-retired", is_active=False)
+    client.force_login(school_admin)
+    picker = {"app_label": "crm", "model_name": "classgrade", "field_name": "teachers", "term": ""}
+    offered = {int(row["id"]) for row in client.get(reverse("admin:autocomplete"), picker).json()["results"]}
+    assert teacher.pk in offered and not offered & {sales.pk, retired.pk, school_admin.pk}
+    form = client.get(reverse("admin:crm_classgrade_add")).context["adminform"].form
+    assert list(form.fields["teachers"].queryset) == [teacher]

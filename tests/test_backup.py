@@ -15,8 +15,8 @@ from django.utils.functional import empty
 
 from crm import backups
 from crm.models import EnrollmentDocument
-from crm.models.enrollment import private_storage
 from crm.services import enrollment as enrollments
+from crm.storage import private_storage
 from tests import factories, files
 
 # The backup reads the database from other processes (pg_dump) or connections: the data must be committed.

@@ -202,3 +202,17 @@ def test_behind_a_proxy_the_limit_counts_the_address_the_proxy_saw(client, link,
     spoofed = [f"10.9.9.{n}, 203.0.113.7" for n in range(3)]  # a new made-up first address each time
     statuses = [client.get(link, HTTP_X_FORWARDED_FOR=header).status_code for header in spoofed]
     assert statuses == [200, 200, 429]
+
+
+def test_a_forwarded_hop_that_is_no_address_counts_the_connection(client, link, settings):
+    settings.PUBLIC_RATE_LIMIT_PER_MINUTE = 2
+    settings.USE_X_FORWARDED_FOR = True  # yet this visitor reached the CRM without the proxy, making up the header
+    statuses = [client.get(link, HTTP_X_FORWARDED_FOR=f"not-an-address-{n}").status_code for n in range(3)]
+    assert statuses == [200, 200, 429]
+
+
+def test_an_ipv6_visitor_is_counted_by_its_64_block(client, link, settings):
+    settings.PUBLIC_RATE_LIMIT_PER_MINUTE = 1  # one household's /64 holds more addresses than anyone could try
+    assert client.get(link, REMOTE_ADDR="2001:db8::1").status_code == 200
+    assert client.get(link, REMOTE_ADDR="2001:db8::2").status_code == 429
+    assert client.get(link, REMOTE_ADDR="2001:db8:0:1::1").status_code == 200

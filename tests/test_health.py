@@ -16,7 +16,7 @@ def test_health_is_up_without_login(client):
 def test_health_is_down_when_uploads_cannot_be_stored(client, settings, tmp_path):
     from django.utils.functional import empty
 
-    from crm.models.enrollment import private_storage
+    from crm.storage import private_storage
 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the upload folder should be")

@@ -32,6 +32,15 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("cache_url, refused", [("rediscache://localhost/1", False), ("dbcache://crm_cache", True)])
+def test_the_rate_limits_accept_redis_and_refuse_a_cache_that_cannot_count(cache_url, refused):
+    env = {"DJANGO_CACHE_URL": cache_url, "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--fail-level", "WARNING"], env=env, capture_output=True, text=True
+    )
+    assert (result.returncode != 0) == refused == ("django_ratelimit.E003" in result.stderr), result.stderr
+
+
 def test_user_switches_the_admin_to_simplified_chinese(client, sales):
     client.force_login(sales)
     response = client.post(reverse("set_language"), {"language": "zh-hans", "next": reverse("admin:index")})

@@ -2,15 +2,17 @@
 
 import datetime
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from crm import reports
-from crm.models import Customer
+from crm.models import Customer, Payment
 from crm.services import leads as leads_service
 from tests import factories
 
@@ -117,6 +119,95 @@ def test_numbers_link_to_the_rows_they_count(client_for, sales, manager, other_s
         listed = client.get(cell.url)
         assert listed.status_code == 200, cell.url
         assert listed.context["cl"].result_count == cell.value, cell.url
+
+
+def _rows(client, url) -> set[int]:
+    """The ids of the rows an admin list shows at `url`."""
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return {row.pk for row in response.context["cl"].result_list}
+
+
+def _lead_key(table_key, customer):
+    """The row of a lead table a lead is counted in."""
+    if table_key == "sources":
+        return dict(Customer.Source.choices).get(customer.source, reports.NO_SOURCE)
+    if table_key == "months":
+        return date_format(timezone.localtime(customer.created_at), "YEAR_MONTH_FORMAT")
+    if table_key == "funnel":
+        return customer.get_status_display()
+    consultant = customer.consultant
+    return f"{consultant.first_name} {consultant.last_name}".strip() or consultant.username
+
+
+@pytest.mark.parametrize("who", ["sales", "manager"])
+@pytest.mark.parametrize(
+    "query", [{}, {"date_from": "2026-09-01", "date_to": "2026-10-06", "branch": "X"}, {"course": "Python"}]
+)
+def test_each_link_shows_exactly_the_rows_its_figure_counts(
+    client_for, sales, manager, other_sales, school, who, query
+):
+    # A lead shared with the salesperson (its owner's figure) and an archived one (still a lead that came in).
+    leads_service.customer_share(
+        customers=[Customer.objects.filter(consultant=other_sales).first()], with_user=sales, by=manager
+    )
+    leads_service.customers_archive(customers=Customer.objects.filter(status=Status.LOST), by=manager)
+    factories.PaymentFactory(
+        customer=Customer.objects.get(status=Status.LOST), course=school["Go"], paid_at=timezone.now()
+    )
+    user = {"sales": sales, "manager": manager}[who]
+    query = {key: school[value].pk if value in school else value for key, value in query.items()}
+    client = client_for(user)
+    board = client.get(reverse("admin:index"), query).context["dashboard"]
+    counted = list(reports.leads(user, board.filters).select_related("consultant"))
+    assert counted
+
+    for key in ["sources", "months", "funnel"] + (["salespeople"] if who == "manager" else []):
+        for label, *cells in board.table(key).rows:
+            row = {lead for lead in counted if _lead_key(key, lead) == str(label.value)}
+            assert _rows(client, cells[0].url) == {lead.pk for lead in row}, (key, label.value)
+            if key != "funnel":
+                enrolled = {lead.pk for lead in row if lead.status == Status.ENROLLED}
+                assert _rows(client, cells[1].url) == enrolled, (key, label.value)
+
+    payments = reports.payments(user, board.filters).select_related("course")
+    if who == "manager":
+        for month, course, count, _total in board.table("payments").rows:
+            month_of = lambda payment: date_format(timezone.localtime(payment.paid_at), "YEAR_MONTH_FORMAT")  # noqa: E731
+            row = {p.pk for p in payments if (month_of(p), p.course.name) == (month.value, course.value)}
+            assert _rows(client, count.url) == row, (month.value, course.value)
+    today = timezone.localdate()
+    this_month = reports.payments(user, reports.Filters()).filter(paid_at__month=today.month, paid_at__year=today.year)
+    assert _rows(client, board.payments_this_month[0].url) == set(this_month.values_list("pk", flat=True)) != set()
+
+
+def test_the_dashboard_filter_never_widens_row_access(client_for, sales, other_sales, manager, school):
+    theirs = Customer.objects.filter(consultant=other_sales)
+    leads_service.customer_share(customers=[theirs.first()], with_user=sales, by=manager)
+    client = client_for(sales)
+    customers, payments = reverse("admin:crm_customer_changelist"), reverse("admin:crm_payment_changelist")
+    own = set(Customer.objects.filter(consultant=sales).values_list("pk", flat=True))
+    own_payments = set(Payment.objects.filter(customer__consultant=sales).values_list("pk", flat=True))
+    # Another's campus, course, a colleague's id or a manager's wish: the salesperson's own rows, or fewer.
+    for query in [
+        {"dashboard": 1},
+        {"dashboard": 1, "branch": school["X"].pk, "course": school["Python"].pk},
+        {"dashboard": 1, "consultant__id__exact": other_sales.pk},
+        {"dashboard": "all", "branch": 999999, "date_from": "not a date"},
+    ]:
+        assert _rows(client, f"{customers}?{urlencode(query)}&archived=all") <= own, query
+        assert _rows(client, f"{payments}?{urlencode(query)}") <= own_payments, query
+    assert _rows(client, f"{customers}?dashboard=1&archived=all") == own  # the shared lead is its owner's figure
+    assert theirs.first().pk in _rows(client, customers)  # ...but stays on the salesperson's list without it
+    # The dashboard's old hand-built lookup is no longer let through.
+    assert client.get(f"{payments}?customer__consultant__id__exact={other_sales.pk}").status_code == 400
+
+
+def test_the_list_keeps_the_dashboards_filter_when_narrowed(client_for, sales, school):
+    url = reverse("admin:crm_customer_changelist") + f"?dashboard=1&date_from=2026-09-01&branch={school['X'].pk}"
+    page = client_for(sales).get(url).content.decode()
+    for name, value in [("dashboard", "1"), ("date_from", "2026-09-01"), ("branch", school["X"].pk)]:
+        assert f'<input type="hidden" name="{name}" value="{value}">' in page  # submitted with the filter bar
 
 
 def test_a_shared_lead_stays_its_owners_figure(sales, other_sales, manager, school):

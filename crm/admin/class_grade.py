@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from crm import roles
+from crm import selectors
 from crm.models import ClassGrade
 
 from .base import CRMAdmin
@@ -48,7 +48,7 @@ class ClassGradeAdmin(CRMAdmin):
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "teachers":
-            kwargs["queryset"] = db_field.related_model.objects.filter(groups__name=roles.TEACHER, is_active=True)
+            kwargs["queryset"] = selectors.teachers()
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     @admin.display(description=_("students"), ordering="student_total")

@@ -21,6 +21,7 @@ from crm.services import enrollment as enrollments
 from crm.services import leads, privacy
 
 from .base import CRMHistoryAdmin, CRMStackedInline
+from .filters import DashboardFilter
 from .lead_import import LeadImportViewsMixin
 
 
@@ -99,6 +100,7 @@ class CustomerAdmin(LeadImportViewsMixin, ExportMixin, CRMHistoryAdmin):
     list_display = ["name", "phone_display", "source", "status", "consultant", "created_at"]
     list_display_links = ["name", "phone_display"]
     list_filter = [
+        DashboardFilter,
         ArchivedFilter,
         "status",
         "source",

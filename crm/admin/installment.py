@@ -7,6 +7,7 @@ from crm.currency import format_money
 from crm.models import Installment
 
 from .base import CRMHistoryAdmin
+from .filters import DashboardFilter
 
 
 class InstallmentStateFilter(admin.SimpleListFilter):
@@ -42,7 +43,7 @@ class InstallmentAdmin(CRMHistoryAdmin):
 
     history_revert = False
     list_display = ["customer", "class_grade", "due_date", "amount_display", "state", "payment"]
-    list_filter = [InstallmentStateFilter, "due_date"]
+    list_filter = [DashboardFilter, InstallmentStateFilter, "due_date"]
     list_select_related = [
         "enrollment__customer",
         "enrollment__class_grade__course",
@@ -53,10 +54,6 @@ class InstallmentAdmin(CRMHistoryAdmin):
     ordering = ["due_date", "id"]
     fields = ["enrollment", "due_date", "amount", "payment", "cancelled_at", "created_at"]
     readonly_fields = fields
-
-    def lookup_allowed(self, lookup, value, request=None):
-        # The dashboard's overdue figure links here narrowed to the salesperson's own customers.
-        return lookup == "enrollment__customer__consultant__id__exact" or super().lookup_allowed(lookup, value, request)
 
     def has_add_permission(self, request):
         return False  # plans are made on the enrollment's page (crm.services.money.plan_set)

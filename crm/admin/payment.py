@@ -17,6 +17,7 @@ from crm.resources import finance_report_dataset
 from crm.services import money
 
 from .base import CRMHistoryAdmin
+from .filters import DashboardFilter
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -57,6 +58,7 @@ class PaymentAdmin(CRMHistoryAdmin):
     form = PaymentForm
     list_display = ["customer", "course", "amount_display", "method", "consultant", "paid_at", "receipt"]
     list_filter = [
+        DashboardFilter,
         "method",
         ("course", admin.RelatedOnlyFieldListFilter),
         ("consultant", admin.RelatedOnlyFieldListFilter),
@@ -73,14 +75,6 @@ class PaymentAdmin(CRMHistoryAdmin):
         (_("Record"), {"fields": ["consultant", "note", "reverses"]}),
     ]
 
-    # The dashboard's payment figures link here narrowed to their leads (the list is already access-restricted).
-    DASHBOARD_LOOKUPS = {
-        "customer__created_at__gte",
-        "customer__created_at__lt",
-        "customer__branch__id__exact",
-        "customer__consultant__id__exact",
-    }
-
     def has_delete_permission(self, request, obj=None):
         return False  # money is never deleted; a mistake is undone by a reversal
 
@@ -92,9 +86,6 @@ class PaymentAdmin(CRMHistoryAdmin):
             return self.readonly_fields
         # What was received stays as received: a wrong amount is reversed, not edited.
         return [*self.readonly_fields, "customer", "enrollment", "course", "amount"]
-
-    def lookup_allowed(self, lookup, value, request=None):
-        return lookup in self.DASHBOARD_LOOKUPS or super().lookup_allowed(lookup, value, request)
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)

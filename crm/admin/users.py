@@ -6,6 +6,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from crm import selectors
 from crm.services import accounts
 
 User = get_user_model()
@@ -20,6 +21,12 @@ class CRMUserAdmin(UserAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if (request.GET.get("model_name"), request.GET.get("field_name")) == ("classgrade", "teachers"):
+            queryset = queryset.filter(pk__in=selectors.teachers())  # the class form's picker offers teachers only
+        return queryset, may_have_duplicates
 
     @admin.display(description=_("roles"))
     def roles(self, user):

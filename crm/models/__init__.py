@@ -1,7 +1,7 @@
 """The CRM's domain, one module per area, re-exported here."""
 
 from .academics import CourseRecord, Student, StudyRecord
-from .enrollment import Enrollment, EnrollmentDocument, Payment, private_storage
+from .enrollment import Enrollment, EnrollmentDocument, Payment
 from .imports import LeadImport, LeadImportRow
 from .leads import Customer, CustomerUserObjectPermission, FollowUp
 from .money import BalanceDue, Installment, Refund
@@ -29,5 +29,4 @@ __all__ = [
     "Student",
     "StudyRecord",
     "Tag",
-    "private_storage",
 ]

@@ -5,7 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .enrollment import get_private_storage, random_upload_name
+from crm.storage import get_private_storage, random_upload_name
+
 from .leads import Customer
 from .org import ClassGrade
 

@@ -3,37 +3,18 @@
 import uuid
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
-from django.utils.functional import LazyObject
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from crm import links
+
+# Migrations 0001 and 0003 name the storage as crm.models.enrollment.get_private_storage: keep it importable here.
+from crm.storage import get_private_storage, random_upload_name
+
 from .leads import Customer
 from .org import ClassGrade, Course
-
-
-class PrivateStorage(LazyObject):
-    """Uploads outside MEDIA_ROOT and any URL: served only by views that check access."""
-
-    def _setup(self):
-        self._wrapped = FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
-
-
-private_storage = PrivateStorage()
-
-
-def get_private_storage():
-    """Given to FileFields as a callable, so migrations name this function, not this machine's folder."""
-    return private_storage
-
-
-def random_upload_name(folder: str, filename: str) -> str:
-    """A random stored name; the original name is kept only as data, never as a path."""
-    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    suffix = suffix if suffix.isalnum() and len(suffix) <= 5 else "bin"
-    return f"{folder}/{uuid.uuid4().hex}.{suffix}"
 
 
 def enrollment_upload_to(instance, filename):
@@ -134,9 +115,7 @@ class Enrollment(models.Model):
 
     def get_public_url(self) -> str:
         """The path of the student's enrollment link (signed, expiring; a fresh link voids older ones)."""
-        from crm.services.enrollment import public_path
-
-        return public_path(self)
+        return links.public_path(self)
 
 
 class EnrollmentDocument(models.Model):

@@ -6,7 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .enrollment import get_private_storage, random_upload_name
+from crm.storage import get_private_storage, random_upload_name
+
 from .leads import Customer
 
 

@@ -17,24 +17,22 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
-from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crm import access, roles
+from crm.emails import send_templated
 from crm.models import ClassGrade, Customer, Enrollment, EnrollmentDocument, Payment, Student
 from crm.services import academics, money
 from crm.uploads import check_document
 
 logger = logging.getLogger(__name__)
-LINK_SALT = "crm.enrollment.link"
 Status = Enrollment.Status
 
 NOT_YOURS = _("This customer is not yours to enroll.")
@@ -59,54 +57,6 @@ LOGIN_TAKEN = _(
     "The login for this phone number already belongs to another person (a colleague or another student); "
     "ask the school administrator to sort it out before approving."
 )
-
-
-class LinkError(Exception):
-    """An enrollment link that cannot be used; `gone` links were real once (expired or replaced)."""
-
-    def __init__(self, message, *, gone: bool):
-        super().__init__(message)
-        self.message, self.gone = message, gone
-
-
-LINK_EXPIRED = _("This enrollment link has expired.")
-LINK_REPLACED = _("This enrollment link was replaced by a newer one.")
-LINK_INVALID = _("This enrollment link is not valid. It may be incomplete: check that you copied all of it.")
-
-
-# --- the link -------------------------------------------------------------------------------------------------
-
-
-def link_token(enrollment: Enrollment) -> str:
-    """A signed token naming the enrollment's random id and link version; its age is checked on use."""
-    return signing.dumps({"e": enrollment.public_id.hex, "v": enrollment.link_version}, salt=LINK_SALT)
-
-
-def public_path(enrollment: Enrollment) -> str:
-    return reverse("enrollment_form", args=[link_token(enrollment)])
-
-
-def enrollment_for_token(token: str) -> Enrollment:
-    """The enrollment a link names, or LinkError saying in words why the link cannot be used."""
-    max_age = datetime.timedelta(days=settings.ENROLLMENT_LINK_MAX_AGE_DAYS)
-    try:
-        payload = signing.loads(token, salt=LINK_SALT, max_age=max_age)
-    except signing.SignatureExpired:
-        raise LinkError(LINK_EXPIRED, gone=True) from None
-    except signing.BadSignature:
-        raise LinkError(LINK_INVALID, gone=False) from None
-    enrollment = (
-        Enrollment.objects.select_related(
-            "customer", "consultant", "class_grade__contract_template", "class_grade__course", "class_grade__branch"
-        )
-        .filter(public_id=payload.get("e"))
-        .first()
-    )
-    if enrollment is None:
-        raise LinkError(LINK_INVALID, gone=False)
-    if payload.get("v") != enrollment.link_version:
-        raise LinkError(LINK_REPLACED, gone=True)
-    return enrollment
 
 
 # --- the salesperson --------------------------------------------------------------------------------------------
@@ -183,24 +133,16 @@ def link_send(*, enrollment: Enrollment, link_url: str, by) -> None:
     email = enrollment.customer.email
     if not email:
         raise ValidationError(NO_EMAIL, code="no_email")
-    school = settings.SCHOOL_NAME
-    subject = gettext("%(school)s: your enrollment form for %(course)s") % {
-        "school": school,
-        "course": enrollment.class_grade.course.name,
-    }
-    body = gettext(
-        "Hello %(name)s,\n\nPlease open this link to complete your enrollment in %(class)s:\n\n%(url)s\n\n"
-        "The link is personal and works for %(days)d days.\n\n%(consultant)s, %(school)s"
-    ) % {
+    context = {
         "name": enrollment.customer.name,
-        "class": enrollment.class_grade,
+        "class_name": enrollment.class_grade,  # named in the email's language
+        "course": enrollment.class_grade.course.name,
         "url": link_url,
         "days": settings.ENROLLMENT_LINK_MAX_AGE_DAYS,
         "consultant": by.get_full_name() or by.get_username(),
-        "school": school,
     }
     try:
-        send_mail(subject, body, None, [email])
+        send_templated("enrollment_link", context, to=email, language=_student_language())
     except (smtplib.SMTPException, OSError) as error:  # the mail server refused or could not be reached
         logger.warning("Enrollment link email to %s failed: %s", email, error)
         raise ValidationError(EMAIL_FAILED, code="email_failed") from None
@@ -406,9 +348,9 @@ def enrollment_approve(
 
     user = student.user
     if user.email and not user.has_usable_password():
-        url = set_password_url(user)
+        url, language = set_password_url(user), _student_language()
         # After the commit, and robust: a mail server that is down must not undo or hide a finished approval.
-        transaction.on_commit(lambda: _send_set_password(user, url, class_grade), robust=True)
+        transaction.on_commit(lambda: _send_set_password(user, url, class_grade, language), robust=True)
     return payment
 
 
@@ -435,19 +377,19 @@ def set_password_path(user) -> str:
     return reverse("portal:password_set", args=[uid, default_token_generator.make_token(user)])
 
 
-def _send_set_password(user, url: str, class_grade) -> None:
-    subject = gettext("%(school)s: welcome, set your password") % {"school": settings.SCHOOL_NAME}
-    body = gettext(
-        "Hello %(name)s,\n\nYour enrollment in %(class)s is approved. Your student portal login is %(login)s.\n"
-        "Choose your password here:\n\n%(url)s\n\n%(school)s"
-    ) % {
+def _send_set_password(user, url: str, class_grade, language: str) -> None:
+    context = {
         "name": user.first_name or user.get_username(),
-        "class": class_grade,
+        "class_name": class_grade,
         "login": user.get_username(),
         "url": url,
-        "school": settings.SCHOOL_NAME,
     }
-    send_mail(subject, body, None, [user.email])
+    send_templated("welcome", context, to=user.email, language=language)
+
+
+def _student_language() -> str:
+    """Students keep no language of their own: they are written to in the one the member of staff works in."""
+    return translation.get_language() or settings.LANGUAGE_CODE
 
 
 @transaction.atomic

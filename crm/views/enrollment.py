@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from crm import links
 from crm.forms import StudentDataForm
 from crm.models import Enrollment
 from crm.phones import format_phone
@@ -21,7 +22,15 @@ from crm.ratelimit import rate_limited
 from crm.services import enrollment as enrollments
 
 
-def _link_error(request, error: enrollments.LinkError):
+def _enrollment(token: str) -> Enrollment:
+    """The enrollment the link names, with what its pages show (LinkError if the link cannot be used)."""
+    linked = Enrollment.objects.select_related(
+        "customer", "consultant", "class_grade__contract_template", "class_grade__course", "class_grade__branch"
+    )
+    return links.enrollment_for_token(token, linked)
+
+
+def _link_error(request, error: links.LinkError):
     return render(
         request,
         "crm/public/link_invalid.html",
@@ -72,8 +81,8 @@ def _page(request, enrollment, token, form, *, upload_errors=(), document_errors
 @require_http_methods(["GET", "POST"])
 def enrollment_form(request, token):
     try:
-        enrollment = enrollments.enrollment_for_token(token)
-    except enrollments.LinkError as error:
+        enrollment = _enrollment(token)
+    except links.LinkError as error:
         return _link_error(request, error)
     if request.method == "GET":
         return _page(request, enrollment, token, StudentDataForm(initial=_initial(enrollment)))
@@ -132,8 +141,8 @@ def enrollment_form(request, token):
 def enrollment_document_upload(request, token):
     """Dropzone's endpoint: one or more files in `file`; JSON with the stored document or the reason it was refused."""
     try:
-        enrollment = enrollments.enrollment_for_token(token)
-    except enrollments.LinkError as error:
+        enrollment = _enrollment(token)
+    except links.LinkError as error:
         return JsonResponse({"error": str(error.message)}, status=410 if error.gone else 404)
     files = request.FILES.getlist("file")
     if not files:
@@ -155,8 +164,8 @@ def enrollment_document_upload(request, token):
 @rate_limited("enrollment")
 def enrollment_thanks(request, token):
     try:
-        enrollment = enrollments.enrollment_for_token(token)
-    except enrollments.LinkError as error:
+        enrollment = _enrollment(token)
+    except links.LinkError as error:
         return _link_error(request, error)
     if enrollments.is_open(enrollment):
         return redirect("enrollment_form", token=token)

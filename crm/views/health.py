@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from health_check.checks import Cache, Database, Storage
 
-from crm.models.enrollment import private_storage
+from crm.storage import private_storage
 
 
 @dataclasses.dataclass

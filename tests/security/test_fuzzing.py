@@ -29,6 +29,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
+from crm import links
 from crm.lead_files import COLUMNS, CSV_MAX_CELL, LeadFileError, open_lead_file
 from crm.models import Customer, Enrollment, LeadImport, LeadImportRow, Payment, Student
 from crm.services import enrollment as enrollments
@@ -213,7 +214,7 @@ def test_the_enrollment_form_takes_anything(public, button):
 
 def test_the_document_endpoint_stores_all_or_nothing(public):
     """Dropzone's endpoint answers JSON: the documents it stored, or why it stored none."""
-    url = reverse("enrollment_document_upload", args=[enrollments.link_token(public)])
+    url = reverse("enrollment_document_upload", args=[links.link_token(public)])
     seen = Counter()
 
     @FUZZ

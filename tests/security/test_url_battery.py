@@ -42,7 +42,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from crm import reports, roles
+from crm import links, reports, roles
 from crm.models import (
     BalanceDue,
     Branch,
@@ -322,7 +322,7 @@ def world(sales, other_sales, manager, teacher, other_teacher, student_user, sch
     link = factories.EnrollmentFactory(
         customer=factories.CustomerFactory(consultant=sales, name="Link holder"), class_grade=own.class_grade
     )
-    replaced = enrollments.link_token(other.enrollment)
+    replaced = links.link_token(other.enrollment)
     enrollments.link_renew(enrollment=other.enrollment, by=other_sales)
     users = {
         roles.SALES: sales,
@@ -333,7 +333,7 @@ def world(sales, other_sales, manager, teacher, other_teacher, student_user, sch
         roles.FINANCE: finance,
         ANONYMOUS: None,
     }
-    world = World(users, own, other, enrollments.link_token(link), replaced)
+    world = World(users, own, other, links.link_token(link), replaced)
     for label, side in (("a", own), ("b", other)):
         world.groups[f"sales_{label}"] = _sales_rows(side)
         world.groups[f"class_{label}"] = [

@@ -1,5 +1,6 @@
 """The enrollment flow's services: each step, and each refusal leaving the database as it was."""
 
+import re
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -8,8 +9,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail, signing
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 
-from crm import roles
+from crm import links, roles
 from crm.models import Customer, Enrollment, EnrollmentDocument, Payment, Student
 from crm.services import enrollment as enrollments
 from tests import factories, files
@@ -75,20 +77,20 @@ def test_start_refuses_a_full_class(sales):
 
 
 def test_link_names_the_random_id_never_the_sequential_one(enrollment):
-    token = enrollments.link_token(enrollment)
-    payload = signing.loads(token, salt=enrollments.LINK_SALT)
+    token = links.link_token(enrollment)
+    payload = signing.loads(token, salt=links.SALT)
     assert payload == {"e": enrollment.public_id.hex, "v": 1}
     assert enrollment.get_public_url().startswith("/enroll/") and token.count(":") == 2  # payload:time:signature
-    assert enrollments.enrollment_for_token(token) == enrollment
+    assert links.enrollment_for_token(token, Enrollment.objects) == enrollment
 
 
 def test_expired_link_is_gone(enrollment, settings, monkeypatch):
-    token = enrollments.link_token(enrollment)
+    token = links.link_token(enrollment)
     later = time.time() + (settings.ENROLLMENT_LINK_MAX_AGE_DAYS * 86400 + 60)
     monkeypatch.setattr(signing.time, "time", lambda: later)
-    with pytest.raises(enrollments.LinkError) as error:
-        enrollments.enrollment_for_token(token)
-    assert error.value.gone and error.value.message == enrollments.LINK_EXPIRED
+    with pytest.raises(links.LinkError) as error:
+        links.enrollment_for_token(token, Enrollment.objects)
+    assert error.value.gone and error.value.message == links.LINK_EXPIRED
 
 
 @pytest.mark.parametrize(
@@ -101,26 +103,26 @@ def test_expired_link_is_gone(enrollment, settings, monkeypatch):
     ],
 )
 def test_tampered_link_is_invalid(enrollment, tamper):
-    with pytest.raises(enrollments.LinkError) as error:
-        enrollments.enrollment_for_token(tamper(enrollments.link_token(enrollment)))
+    with pytest.raises(links.LinkError) as error:
+        links.enrollment_for_token(tamper(links.link_token(enrollment)), Enrollment.objects)
     assert not error.value.gone
 
 
 def test_link_of_a_deleted_enrollment_is_invalid(enrollment):
-    token = enrollments.link_token(enrollment)
+    token = links.link_token(enrollment)
     enrollment.delete()
-    with pytest.raises(enrollments.LinkError) as error:
-        enrollments.enrollment_for_token(token)
+    with pytest.raises(links.LinkError) as error:
+        links.enrollment_for_token(token, Enrollment.objects)
     assert not error.value.gone
 
 
 def test_fresh_link_voids_the_old_one(enrollment, sales):
-    old = enrollments.link_token(enrollment)
+    old = links.link_token(enrollment)
     enrollment = enrollments.link_renew(enrollment=enrollment, by=sales)
-    with pytest.raises(enrollments.LinkError) as error:
-        enrollments.enrollment_for_token(old)
-    assert error.value.message == enrollments.LINK_REPLACED and error.value.gone
-    assert enrollments.enrollment_for_token(enrollments.link_token(enrollment)) == enrollment
+    with pytest.raises(links.LinkError) as error:
+        links.enrollment_for_token(old, Enrollment.objects)
+    assert error.value.message == links.LINK_REPLACED and error.value.gone
+    assert links.enrollment_for_token(links.link_token(enrollment), Enrollment.objects) == enrollment
 
 
 def test_only_the_owner_renews_or_sends(enrollment, other_sales):
@@ -130,11 +132,24 @@ def test_only_the_owner_renews_or_sends(enrollment, other_sales):
         enrollments.link_send(enrollment=enrollment, link_url="https://x", by=other_sales)
 
 
-def test_send_link_emails_the_customer(enrollment, sales):
+def test_send_link_emails_the_customer(enrollment, sales, settings):
+    settings.SCHOOL_NAME = "Bright Future IT"
     enrollments.link_send(enrollment=enrollment, link_url="https://school.example/enroll/abc/", by=sales)
     (message,) = mail.outbox
-    assert message.to == ["wang@example.com"]
-    assert "https://school.example/enroll/abc/" in message.body
+    assert message.to == ["wang@example.com"] and "Bright Future IT" in message.subject
+    ((html, mimetype),) = message.alternatives
+    assert mimetype == "text/html" and 'href="https://school.example/enroll/abc/"' in html
+    for text in (message.body, html):
+        assert "https://school.example/enroll/abc/" in text and "Wang Fang" in text and "Bright Future IT" in text
+
+
+def test_the_link_email_is_in_the_language_staff_work_in(enrollment, sales):
+    with translation.override("zh-hans"):
+        enrollments.link_send(enrollment=enrollment, link_url="https://school.example/enroll/abc/", by=sales)
+    (message,) = mail.outbox
+    ((html, _),) = message.alternatives
+    assert "报名表" in message.subject and "您好" in message.body
+    assert 'lang="zh-hans"' in html and "您好" in html
 
 
 def test_send_link_without_email_says_so(enrollment, sales):
@@ -264,6 +279,24 @@ def test_approve_does_every_step_once(enrollment, sales, django_capture_on_commi
     with pytest.raises(ValidationError, match="approved"):
         approve(enrollment, sales)
     assert Payment.objects.count() == 1
+
+
+def test_the_welcome_email_is_in_the_language_of_the_approval(
+    enrollment, sales, settings, django_capture_on_commit_callbacks
+):
+    settings.SCHOOL_NAME = "Bright Future IT"
+    submitted(enrollment)
+    with django_capture_on_commit_callbacks() as callbacks, translation.override("zh-hans"):
+        approve(enrollment, sales)
+    for callback in callbacks:  # sent after the commit, when the approval's language may no longer be active
+        callback()
+    (message,) = mail.outbox
+    ((html, mimetype),) = message.alternatives
+    assert message.to == ["wang@example.com"] and mimetype == "text/html"
+    assert "欢迎" in message.subject and "Bright Future IT" in message.subject
+    link = re.search(r"https://school\.example/portal/password/set/\S+/", message.body).group()
+    for text in (message.body, html):
+        assert link in text and "您好" in text and "Bright Future IT" in text and "+8613900139000" in text
 
 
 def test_approve_refused_for_another_salesperson(enrollment, other_sales):
