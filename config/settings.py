@@ -1,6 +1,7 @@
 """Settings for the training-school CRM, read from the environment (see .env.example)."""
 
 import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -344,3 +345,31 @@ RATELIMIT_IP_META_KEY = "crm.ratelimit.client_ip"
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache":
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
+
+# Money: discounts, refunds, lessons consumed (crm.services.money, crm.ledger)
+# A discount of more than this percentage of the course's price needs a sales manager's approval.
+DISCOUNT_APPROVAL_PERCENT = env.int("CRM_DISCOUNT_APPROVAL_PERCENT", default=10)
+# Kept back from a refund's suggested amount (paid − revenue recognized − this fee).
+REFUND_FEE = Decimal(env("CRM_REFUND_FEE", default="0.00"))
+# Whether a lesson the student missed still uses one of the lessons they bought.
+ABSENCE_USES_LESSON = env.bool("CRM_ABSENCE_USES_LESSON", default=False)
+CURRENCY_SYMBOL = env("CRM_CURRENCY_SYMBOL", default="¥")
+# Money figures grouped in thousands with a comma in Chinese too (Django's default groups by ten thousand, unmarked).
+FORMAT_MODULE_PATH = ["config.formats"]
+JAZZMIN_SETTINGS["custom_links"] = {
+    "crm": [
+        {
+            "name": _("Finance report"),
+            "url": "admin:crm_finance_report",
+            "icon": "fas fa-chart-pie",
+            "permissions": ["crm.view_finance_report"],
+        }
+    ]
+}
+JAZZMIN_SETTINGS["icons"].update(
+    {
+        "crm.installment": "fas fa-calendar-alt",
+        "crm.refund": "fas fa-undo-alt",
+        "crm.balancedue": "fas fa-file-invoice-dollar",
+    }
+)

@@ -9,7 +9,7 @@ Rules:
   the lead itself, its follow-ups and its history stay out of reach (a share too) until it is claimed or
   assigned, except for holders of `crm.view_all_customers`. Moves in and out of the pool: managers see all;
   a salesperson their own claims and the leads returned from them.
-- Follow-ups, enrollments, documents, payments and students follow their customer.
+- Follow-ups, enrollments, documents, payments, installments, refunds and students follow their customer.
 - Classes: holders of `crm.view_all_classes` reach all; a teacher reaches the classes they teach, and their
   lessons and study records.
 - Lead imports: managers see all; a salesperson their own.
@@ -20,6 +20,7 @@ Rules:
 from django.db.models import Model, Q, QuerySet
 
 from crm.models import (
+    BalanceDue,
     ClassGrade,
     CourseRecord,
     Customer,
@@ -27,10 +28,12 @@ from crm.models import (
     Enrollment,
     EnrollmentDocument,
     FollowUp,
+    Installment,
     LeadImport,
     Payment,
     PoolCustomer,
     PoolMove,
+    Refund,
     Student,
     StudyRecord,
 )
@@ -106,6 +109,9 @@ _SCOPES = {
     Enrollment: lambda user: customer_scope(user, "customer__"),
     EnrollmentDocument: lambda user: customer_scope(user, "enrollment__customer__"),
     Payment: lambda user: customer_scope(user, "customer__"),
+    Installment: lambda user: customer_scope(user, "enrollment__customer__"),
+    Refund: lambda user: customer_scope(user, "enrollment__customer__"),
+    BalanceDue: lambda user: customer_scope(user, "customer__"),
     Student: student_scope,
     ClassGrade: class_scope,
     CourseRecord: lambda user: class_scope(user, "class_grade__"),

@@ -6,14 +6,15 @@ three digits, as for English (config/formats/zh_Hans corrects Django's Chinese f
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.utils.formats import number_format
-
-CURRENCY = "¥"
 
 
 def format_money(amount: Decimal | int | None) -> str:
-    """An amount in the school's currency with two decimals, grouped as the reader's language groups numbers."""
+    """An amount in the school's currency (settings.CURRENCY_SYMBOL) with two decimals, grouped as the reader's
+    language groups numbers."""
     if amount is None:
         return ""
     digits = number_format(abs(amount), decimal_pos=2, force_grouping=True)
-    return f"-{CURRENCY}{digits}" if amount < 0 else f"{CURRENCY}{digits}"
+    symbol = settings.CURRENCY_SYMBOL
+    return f"-{symbol}{digits}" if amount < 0 else f"{symbol}{digits}"

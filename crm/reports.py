@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from crm import access, selectors
+from crm import access, ledger, selectors
 from crm.models import (
     Branch,
     ClassGrade,
@@ -27,6 +27,7 @@ from crm.models import (
     CourseRecord,
     Customer,
     FollowUp,
+    Installment,
     Payment,
     PoolCustomer,
     PoolMove,
@@ -103,6 +104,7 @@ class Dashboard:
     pool: list[Cell] = field(default_factory=list)
     payments_this_month: list[Cell] = field(default_factory=list)
     next_lessons: list = field(default_factory=list)
+    overdue_installments: Cell | None = None
     has_lead_figures: bool = False
 
     def table(self, key: str) -> Table | None:
@@ -158,13 +160,20 @@ def counted_payments(user, filters: Filters) -> Q:
     return _owner(user, "customer__") & filters.cohort("customer__") & course
 
 
+def counted_installments(user, filters: Filters) -> Q:
+    """Installments of the user's own customers (everyone's for managers and finance); whatever the leads' range:
+    what is overdue is overdue today."""
+    return _owner(user, "enrollment__customer__")
+
+
 # On every figure's link: with it the list counts as the dashboard does, even when no other filter is set.
 COUNTED_PARAMETER = "dashboard"
-_COUNTED = {Customer: counted_leads, Payment: counted_payments}
+_COUNTED = {Customer: counted_leads, Payment: counted_payments, Installment: counted_installments}
 
 
 def counted(user, model, filters: Filters) -> Q:
-    """The rows of `model` (customers or payments) that `user`'s figures count: what their links' lists show."""
+    """The rows of `model` (customers, payments, installments) that `user`'s figures count: what their links' lists
+    show."""
     return _COUNTED[model](user, filters)
 
 
@@ -370,6 +379,12 @@ def payments_this_month(user) -> list[Cell]:
     return [Cell(totals["count"], url), Cell(totals["total"] or Decimal("0.00"), url, money=True)]
 
 
+def overdue_installments(user) -> Cell:
+    """Overdue installments the person chases (crm.ledger.overdue_installments_for, as the morning digest lists
+    them), linked to their list."""
+    return Cell(ledger.overdue_installments_for(user).count(), _link(Installment, Filters(), state="overdue"))
+
+
 # --- teachers -------------------------------------------------------------------------------------------------
 
 
@@ -491,4 +506,6 @@ def dashboard(user, filters: Filters | None = None) -> Dashboard:
         board.pool = pool_figures(user)
     if _teachers(user):
         board.next_lessons = next_lessons(user)
+    if user.has_perm("crm.view_installment"):
+        board.overdue_installments = overdue_installments(user)
     return board

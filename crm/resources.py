@@ -9,8 +9,10 @@ import csv
 import datetime
 import io
 
+import tablib
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export import resources, widgets
 from import_export.fields import Field
@@ -20,7 +22,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from crm.lead_files import COLUMNS
-from crm.models import Customer
+from crm.ledger import cents
+from crm.models import BalanceDue, Customer
 from crm.phones import dialable_phone
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -165,3 +168,81 @@ class TextXLSX(XLSX):
 
 
 EXPORT_FORMATS = [ExcelCSV, GBKCSV, TextXLSX]  # the first is the default choice
+
+
+# --- money ------------------------------------------------------------------------------------------------------
+
+
+class BalanceDueResource(resources.ModelResource):
+    """Who owes what, as the finance list shows it (its rows come annotated by crm.ledger.owing)."""
+
+    customer = Field(attribute="customer__name", column_name=_("customer"))
+    phone = Field(attribute="customer__phone", column_name=_("phone"))
+    class_grade = Field(attribute="class_grade", column_name=_("class"))
+    consultant = Field(attribute="consultant__username", column_name=_("consultant"))
+    price = Field(attribute="price", column_name=_("price"))
+    paid = Field(attribute="paid", column_name=_("paid"))
+    refunded = Field(attribute="refunded", column_name=_("refunded"))
+    balance_due = Field(attribute="balance_due", column_name=_("balance due"))
+    overdue = Field(attribute="overdue_amount", column_name=_("overdue"))
+    next_due = Field(attribute="next_due", column_name=_("next due date"))
+
+    class Meta:
+        model = BalanceDue
+        fields = [
+            "customer",
+            "phone",
+            "class_grade",
+            "consultant",
+            "price",
+            "paid",
+            "refunded",
+            "balance_due",
+            "overdue",
+            "next_due",
+        ]
+        export_order = fields
+
+    AMOUNTS = {"price", "paid", "refunded", "balance_due", "overdue_amount"}
+
+    def dehydrate_class_grade(self, enrollment):
+        return str(enrollment.class_grade)
+
+    def dehydrate_phone(self, enrollment):
+        return dialable_phone(enrollment.customer.phone)
+
+    def export_field(self, field, instance, **kwargs):
+        if field.attribute in self.AMOUNTS:  # to the cent, as every page shows them; numbers in a workbook
+            return cents(getattr(instance, field.attribute))
+        return super().export_field(field, instance, **kwargs)
+
+
+def finance_report_dataset(rows) -> tablib.Dataset:
+    """The finance report's rows (crm.finance_report) for ExcelCSV/TextXLSX to write: months as 2026-11, amounts as
+    numbers, the course's total row named "(all teachers)"."""
+    data = tablib.Dataset(
+        headers=[
+            gettext("month"),
+            gettext("campus"),
+            gettext("course"),
+            gettext("teacher"),
+            gettext("lessons used"),
+            gettext("revenue recognized"),
+            gettext("refunds"),
+            gettext("deferred revenue"),
+        ]
+    )
+    for row in rows:
+        data.append(
+            [
+                row.month.strftime("%Y-%m"),
+                row.campus,
+                row.course,
+                row.teacher or gettext("(all teachers)"),
+                row.lessons_used,
+                row.recognized,
+                "" if row.refunds is None else row.refunds,
+                "" if row.deferred is None else row.deferred,
+            ]
+        )
+    return data

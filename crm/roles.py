@@ -11,6 +11,7 @@ SALES_MANAGER = "sales_manager"
 TEACHER = "teacher"
 STUDENT = "student"
 SCHOOL_ADMIN = "school_admin"
+FINANCE = "finance"
 
 ROLE_LABELS = {
     SALES: _("Salesperson"),
@@ -18,6 +19,7 @@ ROLE_LABELS = {
     TEACHER: _("Teacher"),
     STUDENT: _("Student"),
     SCHOOL_ADMIN: _("School administrator"),
+    FINANCE: _("Finance"),
 }
 
 
@@ -40,17 +42,24 @@ _SALES = (
     + _crud("enrollment", "view", "add", "change")
     + _crud("enrollmentdocument", "view")
     + _crud("payment", "view", "add")
+    + _crud("installment", "view", "add")
+    + _crud("refund", "view", "add")
+    + _crud("balancedue", "view")
     + _crud("leadimport", "view")
     + _crud("poolcustomer", "view")
     + ["crm.claim_customer"]
     + _SALES_LOOKUPS
 )
 
+# Deciding about money: refunds, reversals, discounts above the limit, the money reports.
+_MONEY_DECISIONS = ["crm.decide_refund", "crm.reverse_payment", "crm.view_finance_report"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     SALES: _SALES,
     SALES_MANAGER: _SALES
     + ["crm.view_all_customers", "crm.reassign_customer", "crm.merge_customer", "crm.archive_customer"]
-    + ["crm.view_id_numbers"]
+    + ["crm.view_id_numbers", "crm.approve_discount", "crm.export_balancedue"]
+    + _MONEY_DECISIONS
     + _crud("followup", "delete")
     + _crud("payment", "change")
     + _crud("tag", "add", "change"),
@@ -61,6 +70,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _crud("course", "view")
     + _crud("branch", "view"),
     STUDENT: [],
+    # Every payment, installment and refund; customers and enrollments read-only.
+    FINANCE: _crud("customer", "view")
+    + ["crm.view_all_customers"]
+    + _crud("enrollment", "view")
+    + _crud("payment", "view")
+    + _crud("installment", "view")
+    + _crud("refund", "view")
+    + _crud("balancedue", "view", "export")
+    + _MONEY_DECISIONS
+    + _SALES_LOOKUPS,
     # The school admin gets every permission of these apps (see `permissions_for`).
     SCHOOL_ADMIN: ["crm.*", "auth.*"],
 }
@@ -68,16 +87,28 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 # The admin menu each role sees (model names); a model shows only if the user also has a permission on it.
 # Lookups a role needs (courses for a salesperson's payment form) stay out of its menu.
 ROLE_MENUS: dict[str, set[str] | None] = {
-    SALES: {"crm.customer", "crm.poolcustomer", "crm.followup", "crm.enrollment", "crm.payment"},
+    SALES: {
+        "crm.customer",
+        "crm.poolcustomer",
+        "crm.followup",
+        "crm.enrollment",
+        "crm.payment",
+        "crm.refund",
+        "crm.balancedue",
+    },
     SALES_MANAGER: {
         "crm.customer",
         "crm.poolcustomer",
         "crm.followup",
         "crm.enrollment",
         "crm.payment",
+        "crm.installment",
+        "crm.refund",
+        "crm.balancedue",
         "crm.tag",
         "crm.leadimport",
     },
+    FINANCE: {"crm.payment", "crm.installment", "crm.refund", "crm.balancedue", "crm.customer", "crm.enrollment"},
     TEACHER: {"crm.classgrade", "crm.courserecord", "crm.studyrecord"},
     STUDENT: set(),
     SCHOOL_ADMIN: None,  # everything

@@ -50,6 +50,11 @@ def school_admin(make_user):
 
 
 @pytest.fixture
+def finance(make_user):
+    return make_user(roles.FINANCE, "finance")
+
+
+@pytest.fixture
 def client_for(client):
     """A test client logged in as the given user."""
 

@@ -196,3 +196,22 @@ def enrollment_form_post(contract_digest: str, **overrides) -> dict:
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
+
+
+class InstallmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Installment
+
+    enrollment = factory.SubFactory(EnrollmentFactory, status=models.Enrollment.Status.APPROVED)
+    due_date = factory.LazyFunction(timezone.localdate)
+    amount = Decimal("1000.00")
+
+
+class RefundFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Refund
+
+    enrollment = factory.SubFactory(EnrollmentFactory, status=models.Enrollment.Status.APPROVED)
+    amount = Decimal("500.00")
+    reason = "Moved to another city."
+    requested_by = factory.SelfAttribute("enrollment.consultant")

@@ -10,18 +10,19 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
 from crm import roles
-from crm.models import Customer
+from crm.models import BalanceDue, Customer
 from crm.services import pool as pool_service
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 REACH, HIDDEN, FORBIDDEN = "reach", "hidden", "forbidden"
-SALES_SIDE = ["customer", "followup", "enrollment", "payment"]
+MONEY = ["installment", "refund", "balancedue"]
+SALES_SIDE = ["customer", "followup", "enrollment", "payment", *MONEY]
 TEACHING = ["courserecord", "studyrecord"]
 MODELS = SALES_SIDE + ["classgrade"] + TEACHING
-WITH_HISTORY = set(SALES_SIDE)
-ROLES = [roles.SALES, roles.SALES_MANAGER, roles.TEACHER, roles.SCHOOL_ADMIN]
+WITH_HISTORY = set(SALES_SIDE) - {"balancedue"}  # who owes what is a list over enrollments, not rows of its own
+ROLES = [roles.SALES, roles.SALES_MANAGER, roles.TEACHER, roles.SCHOOL_ADMIN, roles.FINANCE]
 # model -> (model whose form points at it, field name) for the autocomplete endpoint
 AUTOCOMPLETE = {
     "customer": ("payment", "customer"),
@@ -35,6 +36,8 @@ MARKER = {"own": "Own-Row-Marker", "other": "Other-Row-Marker"}
 def expected(role, model, row):
     if role == roles.SCHOOL_ADMIN:
         return REACH
+    if role == roles.FINANCE:  # every customer's money, read-only customers; no follow-ups, no teaching
+        return FORBIDDEN if model in TEACHING or model == "followup" else REACH
     if role in (roles.SALES, roles.SALES_MANAGER):
         if model in TEACHING:
             return FORBIDDEN
@@ -52,14 +55,18 @@ def build_side(consultant, teacher, marker):
     customer = factories.CustomerFactory(consultant=consultant, name=marker)
     class_grade = factories.ClassGradeFactory(course=factories.CourseFactory(name=f"{marker} course"))
     class_grade.teachers.add(teacher)
+    enrollment = factories.EnrollmentFactory(customer=customer, class_grade=class_grade, status="approved")
     student = factories.StudentFactory(customer=factories.CustomerFactory(consultant=consultant, name=f"{marker} s"))
     student.classes.add(class_grade)
     lesson = factories.CourseRecordFactory(class_grade=class_grade, teacher=teacher, title=f"{marker} lesson")
     return {
         "customer": customer,
         "followup": factories.FollowUpFactory(customer=customer, content=marker),
-        "enrollment": factories.EnrollmentFactory(customer=customer, class_grade=class_grade),
+        "enrollment": enrollment,
         "payment": factories.PaymentFactory(customer=customer, note=marker),
+        "installment": factories.InstallmentFactory(enrollment=enrollment),
+        "refund": factories.RefundFactory(enrollment=enrollment, reason=marker),
+        "balancedue": BalanceDue.objects.get(pk=enrollment.pk),
         "classgrade": class_grade,
         "courserecord": lesson,
         "studyrecord": factories.StudyRecordFactory(student=student, course_record=lesson, memo=marker),
@@ -75,10 +82,14 @@ def world(sales, other_sales, teacher, other_teacher):
 
 
 @pytest.fixture
-def actor(role, sales, teacher, manager, school_admin):
-    return {roles.SALES: sales, roles.TEACHER: teacher, roles.SALES_MANAGER: manager, roles.SCHOOL_ADMIN: school_admin}[
-        role
-    ]
+def actor(role, sales, teacher, manager, school_admin, finance):
+    return {
+        roles.SALES: sales,
+        roles.TEACHER: teacher,
+        roles.SALES_MANAGER: manager,
+        roles.SCHOOL_ADMIN: school_admin,
+        roles.FINANCE: finance,
+    }[role]
 
 
 def url(model, view, *args):
@@ -204,8 +215,8 @@ def pooled(world, other_sales, manager):
 @pytest.mark.parametrize("role", ROLES)
 def test_the_pool_on_every_admin_endpoint(client, pooled, actor, role, sales):
     client.force_login(actor)
-    browses = role != roles.TEACHER
-    sees_contacts = role in (roles.SALES_MANAGER, roles.SCHOOL_ADMIN)
+    browses = role not in (roles.TEACHER, roles.FINANCE)  # the pool is the sales team's
+    sees_contacts = role in (roles.SALES_MANAGER, roles.SCHOOL_ADMIN, roles.FINANCE)  # every customer, read-only
 
     response = client.get(url("poolcustomer", "changelist"))
     assert response.status_code == (200 if browses else 403)
@@ -222,16 +233,20 @@ def test_the_pool_on_every_admin_endpoint(client, pooled, actor, role, sales):
 
     # The lead itself, its history, its follow-up and their versions: managers only, until someone claims it.
     follow_up = pooled.follow_ups.get()
+    sees_follow_ups = sees_contacts and role != roles.FINANCE  # finance has no follow-up pages at all
     pages = [
-        url("customer", "change", pooled.pk),
-        url("customer", "history", pooled.pk),
-        reverse("admin:crm_customer_simple_history", args=[pooled.pk, pooled.history.earliest().history_id]),
-        url("followup", "change", follow_up.pk),
-        url("followup", "history", follow_up.pk),
+        (url("customer", "change", pooled.pk), sees_contacts),
+        (url("customer", "history", pooled.pk), sees_contacts),
+        (
+            reverse("admin:crm_customer_simple_history", args=[pooled.pk, pooled.history.earliest().history_id]),
+            sees_contacts,
+        ),
+        (url("followup", "change", follow_up.pk), sees_follow_ups),
+        (url("followup", "history", follow_up.pk), sees_follow_ups),
     ]
-    for page in pages:
+    for page, seen in pages:
         response = client.get(page)
-        if sees_contacts:
+        if seen:
             assert response.status_code == 200, page
         else:
             assert response.status_code in (403, 404), page
@@ -244,14 +259,14 @@ def test_the_pool_on_every_admin_endpoint(client, pooled, actor, role, sales):
         )
         assert (str(pooled.pk) in {r["id"] for r in response.json()["results"]}) == sees_contacts
 
-    # Forged moves change nothing: an assignment (and a claim) by a teacher, an assignment or a release by a
-    # salesperson.
-    if role in (roles.TEACHER, roles.SALES):
+    # Forged moves change nothing: an assignment (and a claim) by a teacher or finance, an assignment or a release
+    # by a salesperson or finance.
+    if role in (roles.TEACHER, roles.SALES, roles.FINANCE):
         client.post(
             url("poolcustomer", "changelist"),
             {"action": "assign", ACTION_CHECKBOX_NAME: [pooled.pk], "apply": "1", "user": actor.pk},
         )
-        if role == roles.TEACHER:
+        if role in (roles.TEACHER, roles.FINANCE):
             client.post(url("poolcustomer", "changelist"), {"action": "claim", ACTION_CHECKBOX_NAME: [pooled.pk]})
         mine = factories.CustomerFactory(consultant=sales)
         client.post(

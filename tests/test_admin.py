@@ -17,8 +17,12 @@ def one_of_each():
     """A row of every registered model, so change and history pages have something to show."""
     record = factories.StudyRecordFactory()
     factories.FollowUpFactory(customer=record.student.customer)
-    factories.EnrollmentFactory(customer=record.student.customer, class_grade=record.course_record.class_grade)
-    factories.PaymentFactory(customer=record.student.customer)
+    enrollment = factories.EnrollmentFactory(
+        customer=record.student.customer, class_grade=record.course_record.class_grade, status="approved"
+    )
+    payment = factories.PaymentFactory(customer=record.student.customer, enrollment=enrollment, amount=1000)
+    factories.InstallmentFactory(enrollment=enrollment, payment=payment)
+    factories.RefundFactory(enrollment=enrollment)
     factories.TagFactory()
     from io import BytesIO
 

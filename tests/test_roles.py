@@ -16,16 +16,21 @@ REFUSED = {302, 403}
 # role -> (admin changelists it opens, changelists it is refused)
 PAGES = {
     roles.SALES: (
-        ["customer", "poolcustomer", "followup", "enrollment", "payment"],
+        ["customer", "poolcustomer", "followup", "enrollment", "payment", "refund", "balancedue", "installment"],
         ["courserecord", "studyrecord", "student", "contracttemplate", "auth:user", "auth:group"],
     ),
     roles.SALES_MANAGER: (
-        ["customer", "poolcustomer", "followup", "enrollment", "payment", "tag"],
+        ["customer", "poolcustomer", "followup", "enrollment", "payment", "tag", "refund", "balancedue", "installment"],
         ["courserecord", "studyrecord", "contracttemplate", "auth:user", "auth:group"],
     ),
     roles.TEACHER: (
         ["classgrade", "courserecord", "studyrecord"],
-        ["customer", "poolcustomer", "followup", "enrollment", "payment", "tag", "contracttemplate", "auth:user"],
+        ["customer", "poolcustomer", "followup", "enrollment", "payment", "tag", "contracttemplate", "auth:user"]
+        + ["refund"],
+    ),
+    roles.FINANCE: (
+        ["customer", "enrollment", "payment", "installment", "refund", "balancedue"],
+        ["followup", "courserecord", "studyrecord", "student", "contracttemplate", "leadimport", "auth:user"],
     ),
     roles.SCHOOL_ADMIN: (
         ["customer", "poolcustomer", "followup", "enrollment", "payment", "classgrade", "courserecord"]
@@ -36,8 +41,10 @@ PAGES = {
 }
 
 MENUS = {
-    roles.SALES: {"customers", "lead pool", "follow-ups", "enrollments", "payments"},
-    roles.SALES_MANAGER: {"customers", "lead pool", "follow-ups", "enrollments", "payments", "tags", "lead imports"},
+    roles.SALES: {"customers", "lead pool", "follow-ups", "enrollments", "payments", "refunds", "who owes what"},
+    roles.SALES_MANAGER: {"customers", "lead pool", "follow-ups", "enrollments", "payments", "tags", "lead imports"}
+    | {"installments", "refunds", "who owes what"},
+    roles.FINANCE: {"customers", "enrollments", "payments", "installments", "refunds", "who owes what"},
     roles.TEACHER: {"classes", "lessons", "study records"},
 }
 

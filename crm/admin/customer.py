@@ -10,7 +10,7 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from crm import access, selectors
+from crm import access, ledger, selectors
 from crm.forms import StartEnrollmentForm
 from crm.models import Customer, FollowUp
 from crm.phones import format_phone, normalize_phone
@@ -171,6 +171,10 @@ class CustomerAdmin(PhoneSearchMixin, LeadImportViewsMixin, SpreadsheetExportMix
             "can_start_enrollment": customer is not None and self.can_start_enrollment(request, customer),
             "can_export_person": customer is not None and access.sees_personal_data(request.user, customer),
             "can_erase": customer is not None and privacy.may_erase(request.user),
+            "balance_due": customer is not None and ledger.customer_balance(customer),
+            # Read-only here (a table, not an inline formset): money is recorded and reversed on its own pages.
+            "customer_payments": customer is not None
+            and customer.payments.select_related("course", "enrollment__class_grade").order_by("-paid_at", "-id"),
         }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 

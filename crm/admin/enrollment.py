@@ -4,21 +4,24 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from crm import access
+from crm import access, documents, ledger
 from crm.forms import ApproveForm, RejectForm
 from crm.id_numbers import mask_id_number
 from crm.models import Enrollment, EnrollmentDocument
+from crm.money_forms import plan_formset
 from crm.services import enrollment as enrollments
-from crm.services import privacy
+from crm.services import money, privacy
 from crm.uploads import file_response
 
 from .base import CRMHistoryAdmin, CRMTabularInline
 
+MONEY_READONLY = ["discount_approved_by", "discount_approved_at", "ended_at"]
 STUDENT_FIELDS = ["id_type", "id_number", "birthday", "address", "emergency_contact", "emergency_phone"]
 
 
@@ -42,6 +45,25 @@ class EnrollmentAddForm(forms.ModelForm):
         class_grade = data.get("class_grade")
         if class_grade and enrollments.seats_left(class_grade) <= 0:
             self.add_error("class_grade", enrollments.CLASS_FULL % {"class": class_grade})
+        return data
+
+
+class EnrollmentMoneyForm(forms.ModelForm):
+    """The agreed price, editable until approval; a discount needs a reason (crm.services.money.price_check)."""
+
+    class Meta:
+        model = Enrollment
+        fields = ["price", "discount_reason"]
+
+    def clean(self):
+        data = super().clean()
+        if "price" in self.fields:
+            candidate = Enrollment(class_grade=self.instance.class_grade, price=data.get("price"))
+            candidate.discount_reason = data.get("discount_reason", "")
+            try:
+                money.price_check(candidate)
+            except ValidationError as error:
+                self.add_error(None, error)
         return data
 
 
@@ -73,6 +95,7 @@ class EnrollmentAdmin(CRMHistoryAdmin):
         "approved_at",
         "reject_reason",
         "created_at",
+        *MONEY_READONLY,
     ]
     inlines = [EnrollmentDocumentInline]
     change_form_template = "admin/crm/enrollment/change_form.html"
@@ -81,17 +104,19 @@ class EnrollmentAdmin(CRMHistoryAdmin):
         (_("Student's data"), {"fields": STUDENT_FIELDS}),
         (_("Contract"), {"fields": ["contract_text", "contract_agreed", "contract_agreed_at", "submitted_at"]}),
         (_("Audit"), {"fields": ["contract_approved", "approved_by", "approved_at", "reject_reason", "created_at"]}),
+        (_("Price"), {"fields": ["price", "discount_reason", *MONEY_READONLY]}),
     ]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is None:
-            kwargs["form"] = EnrollmentAddForm
+        kwargs["form"] = EnrollmentAddForm if obj is None else EnrollmentMoneyForm
         return super().get_form(request, obj, change, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return [self._id_number_field(request, obj) if f == "id_number" else f for f in self.readonly_fields]
+        fields = [self._id_number_field(request, obj) if f == "id_number" else f for f in self.readonly_fields]
+        price_fixed = obj.status == Enrollment.Status.APPROVED or not self.has_change_permission(request, obj)
+        return [*fields, "price", "discount_reason"] if price_fixed else fields
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -126,6 +151,9 @@ class EnrollmentAdmin(CRMHistoryAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             enrollments.enrollment_create(enrollment=obj, by=request.user)
+        elif "price" in form.cleaned_data:
+            obj.set_default_price()
+            money.enrollment_price_set(enrollment=obj, price=obj.price, reason=obj.discount_reason, by=request.user)
 
     # --- the audit desk's own pages
 
@@ -141,6 +169,9 @@ class EnrollmentAdmin(CRMHistoryAdmin):
             view(self.approve_view, "approve"),
             view(self.reject_view, "reject"),
             view(self.reopen_view, "reopen"),
+            view(self.plan_view, "plan"),
+            view(self.approve_discount_view, "approve_discount"),
+            view(self.contract_view, "contract"),
             path(
                 "<path:object_id>/documents/<uuid:document_id>/",
                 self.admin_site.admin_view(self.document_view),
@@ -185,6 +216,7 @@ class EnrollmentAdmin(CRMHistoryAdmin):
                 "documents": [(document, self.document_url(document)) for document in enrollment.documents.all()],
                 "can_change": self.has_change_permission(request, enrollment),
                 "link_days": settings.ENROLLMENT_LINK_MAX_AGE_DAYS,
+                **self.money_context(request, enrollment),
             }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
@@ -234,20 +266,32 @@ class EnrollmentAdmin(CRMHistoryAdmin):
 
     def approve_view(self, request, object_id):
         enrollment = self.reachable_object(request, object_id, change=True)
-        initial = {"amount": enrollment.class_grade.course.price}
-        form = ApproveForm(request.POST or None, initial=initial)
-        if request.method == "POST" and form.is_valid():
+        form = ApproveForm(request.POST or None, initial={"amount": enrollment.price})
+        plan = plan_formset(request.POST or None)
+        if request.method == "POST" and form.is_valid() and plan.is_valid():
+            try:  # a refusal about the money (a plan is needed, the sum is off) is shown on this page, by the form
+                money.approval_check(enrollment, form.cleaned_data["amount"], plan.planned())
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
 
-            def approve():
-                enrollments.enrollment_approve(
-                    enrollment=enrollment,
-                    by=request.user,
-                    set_password_url=lambda user: self.public_url(request, enrollments.set_password_path(user)),
-                    **form.cleaned_data,
-                )
+                def approve():
+                    enrollments.enrollment_approve(
+                        enrollment=enrollment,
+                        by=request.user,
+                        set_password_url=lambda user: self.public_url(request, enrollments.set_password_path(user)),
+                        installments=plan.planned(),
+                        **form.cleaned_data,
+                    )
 
-            return self._run(request, enrollment, approve, lambda: self._approved_message(enrollment))
-        return self._step_page(request, enrollment, form, _("Approve enrollment"), "admin/crm/enrollment/approve.html")
+                return self._run(request, enrollment, approve, lambda: self._approved_message(enrollment))
+        response = self._step_page(
+            request, enrollment, form, _("Approve enrollment"), "admin/crm/enrollment/approve.html"
+        )
+        response.context_data["plan"] = plan
+        if plan.errors and any(plan.errors):
+            response.status_code = 400
+        return response
 
     @staticmethod
     def _approved_message(enrollment) -> str:
@@ -287,3 +331,64 @@ class EnrollmentAdmin(CRMHistoryAdmin):
 
     def document_url(self, document) -> str:
         return reverse("admin:crm_enrollment_document", args=[document.enrollment_id, document.public_id])
+
+    # --- money: the card on the change page, the plan, the discount, the signed contract
+
+    def money_context(self, request, enrollment) -> dict:
+        user = request.user
+        return {
+            "account": ledger.account(enrollment),
+            "installments": enrollment.installments.select_related("payment").order_by("due_date", "pk"),
+            "payments": ledger.payments_of(enrollment),
+            "refunds": enrollment.refunds.order_by("requested_at", "pk"),
+            "discount_percent": ledger.discount_percent(enrollment),
+            "discount_awaits": ledger.discount_awaits_approval(enrollment),
+            "may_approve_discount": user.has_perm("crm.approve_discount"),
+            "may_plan": user.has_perm("crm.add_installment") and enrollment.status == Enrollment.Status.APPROVED,
+            "may_refund": user.has_perm("crm.add_refund") and enrollment.status == Enrollment.Status.APPROVED,
+            "may_pay": user.has_perm("crm.add_payment") and enrollment.status == Enrollment.Status.APPROVED,
+        }
+
+    def plan_view(self, request, object_id):
+        """A new plan of installments for the balance due."""
+        enrollment = self.reachable_object(request, object_id)
+        if not request.user.has_perm("crm.add_installment"):
+            raise PermissionDenied
+        plan = plan_formset(request.POST or None)
+        if request.method == "POST" and plan.is_bound and plan.is_valid():
+            try:
+                money.plan_set(enrollment=enrollment, installments=plan.planned(), by=request.user)
+            except ValidationError as error:
+                plan._non_form_errors = plan.error_class(error.messages)
+            else:
+                self.message_user(request, _("The new plan is saved."), messages.SUCCESS)
+                return self._back(enrollment)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Plan the balance due"),
+            "opts": self.opts,
+            "original": enrollment,
+            "enrollment": enrollment,
+            "account": ledger.account(enrollment),
+            "plan": plan,
+        }
+        status = 400 if request.method == "POST" else 200
+        return TemplateResponse(request, "admin/crm/enrollment/plan.html", context, status=status)
+
+    def approve_discount_view(self, request, object_id):
+        enrollment = self.reachable_object(request, object_id)
+        if request.method != "POST":
+            return self._back(enrollment)
+        return self._run(
+            request,
+            enrollment,
+            lambda: money.enrollment_discount_approve(enrollment=enrollment, by=request.user),
+            _("The discount is approved."),
+        )
+
+    def contract_view(self, request, object_id):
+        """The contract as the student agreed to it, as a PDF (ID number partly masked)."""
+        enrollment = self.reachable_object(request, object_id)
+        if not enrollment.contract_agreed:
+            raise Http404(_("The student has not agreed to the contract yet."))
+        return documents.pdf_response(documents.contract_pdf(enrollment), f"contract-{enrollment.pk}.pdf")

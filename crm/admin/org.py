@@ -17,9 +17,9 @@ class BranchAdmin(CRMAdmin):
 
 @admin.register(Course)
 class CourseAdmin(CRMAdmin):
-    list_display = ["name", money_column(Course, "price"), "period"]
+    list_display = ["name", money_column(Course, "price"), "period", "lessons"]
     search_fields = ["name"]
-    fieldsets = [(None, {"fields": ["name", "price", "period", "outline"]})]
+    fieldsets = [(None, {"fields": ["name", "price", "period", "lessons", "outline"]})]
 
 
 @admin.register(ContractTemplate)

@@ -5,6 +5,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from crm import ledger
 from crm.models import StudyRecord
 from crm.services import academics
 from crm.uploads import file_response
@@ -33,7 +34,7 @@ class GradedFilter(admin.SimpleListFilter):
 class StudyRecordAdmin(CRMAdmin):
     """The study records of a lesson as one editable list: attendance and score per row, saved together."""
 
-    list_display = ["student", "course_record", "attendance", "score", "homework", "submitted_at"]
+    list_display = ["student", "course_record", "attendance", "score", "homework", "submitted_at", "lessons_left"]
     list_editable = ["attendance", "score"]
     list_filter = [
         ("course_record__class_grade", admin.RelatedOnlyFieldListFilter),
@@ -54,6 +55,10 @@ class StudyRecordAdmin(CRMAdmin):
     fields = ["student", "course_record", "attendance", "score", "memo", "homework", "submitted_at", "created_at"]
     actions = ["mark_present"]
 
+    def get_queryset(self, request):
+        left = ledger.lessons_left_expression("student_id", "course_record__class_grade_id")
+        return super().get_queryset(request).annotate(lessons_left_value=left)
+
     def has_add_permission(self, request):
         return False  # records come with their lesson (crm.services.academics.lesson_create)
 
@@ -63,6 +68,11 @@ class StudyRecordAdmin(CRMAdmin):
 
     def save_model(self, request, obj, form, change):
         academics.study_record_save(record=obj, by=request.user)
+
+    @admin.display(description=_("lessons left"), ordering="lessons_left_value")
+    def lessons_left(self, record):
+        """Of the lessons the student bought for the class's course (课消)."""
+        return record.lessons_left_value
 
     @admin.display(description=_("homework"))
     def homework(self, record):

@@ -4,12 +4,16 @@ from .academics import CourseRecord, Student, StudyRecord
 from .enrollment import Enrollment, EnrollmentDocument, Payment
 from .imports import LeadImport, LeadImportRow
 from .leads import Customer, CustomerUserObjectPermission, FollowUp, PoolReason
+from .money import BalanceDue, Installment, Refund
 from .org import Branch, ClassGrade, ContractTemplate, Course, Tag
 from .pool import PoolCustomer, PoolMove
 from .privacy import PersonalDataAccess
 from .staff import StaffProfile
 
 __all__ = [
+    "BalanceDue",
+    "Installment",
+    "Refund",
     "Branch",
     "ClassGrade",
     "ContractTemplate",

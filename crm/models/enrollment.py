@@ -68,6 +68,21 @@ class Enrollment(models.Model):
     link_version = models.PositiveIntegerField(_("link version"), default=1, editable=False)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Money (crm.services.money): the agreed price, its discount, and the end of the student's place.
+    price = models.DecimalField(
+        _("price"), max_digits=10, decimal_places=2, blank=True, help_text=_("Empty: the course's price.")
+    )
+    discount_reason = models.TextField(_("reason for the discount"), blank=True)
+    discount_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="approved_discounts",
+        verbose_name=_("discount approved by"),
+    )
+    discount_approved_at = models.DateTimeField(_("discount approved at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("place ended at"), null=True, blank=True)
 
     history = HistoricalRecords(verbose_name=_("historical enrollment"))
 
@@ -75,13 +90,29 @@ class Enrollment(models.Model):
         verbose_name = _("enrollment")
         verbose_name_plural = _("enrollments")
         ordering = ["-created_at", "-id"]
-        permissions = [("view_id_numbers", _("Can see ID numbers and export a person's data"))]
+        permissions = [
+            ("view_id_numbers", _("Can see ID numbers and export a person's data")),
+            ("approve_discount", _("Can approve discounts above the limit")),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["customer", "class_grade"], name="enrollment_unique_per_class"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="enrollment_price_not_negative"),
         ]
 
     def __str__(self):
         return _("%(customer)s in %(class)s") % {"customer": self.customer, "class": self.class_grade}
+
+    def save(self, *args, **kwargs):
+        self.set_default_price()
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        self.set_default_price()
+
+    def set_default_price(self):
+        """An enrollment costs its course's price unless another price was agreed."""
+        if self.price is None and self.class_grade_id:
+            self.price = self.class_grade.course.price
 
     def get_public_url(self) -> str:
         """The path of the student's enrollment link (signed, expiring; a fresh link voids older ones)."""
@@ -127,6 +158,10 @@ class Payment(models.Model):
     )
     paid_at = models.DateTimeField(_("paid at"))
     note = models.TextField(_("note"), blank=True)
+    # Money is never deleted: a mistake is undone by a reversal, a payment of the opposite amount.
+    reverses = models.OneToOneField(
+        "self", models.PROTECT, null=True, blank=True, related_name="reversal", verbose_name=_("reverses")
+    )
 
     history = HistoricalRecords(verbose_name=_("historical payment"))
 
@@ -134,9 +169,13 @@ class Payment(models.Model):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         ordering = ["-paid_at", "-id"]
+        permissions = [
+            ("reverse_payment", _("Can reverse payments")),
+            ("view_finance_report", _("Can read the money and lessons-consumed reports")),
+        ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(amount__gt=0),
+                condition=Q(amount__gt=0, reverses=None) | Q(amount__lt=0, reverses__isnull=False),
                 name="payment_amount_positive",
                 violation_error_message=_("The amount must be greater than zero."),
             ),

@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from crm import access, roles
 from crm.emails import send_templated
 from crm.models import ClassGrade, Customer, Enrollment, EnrollmentDocument, Payment, Student
-from crm.services import academics
+from crm.services import academics, money
 from crm.uploads import check_document
 
 logger = logging.getLogger(__name__)
@@ -297,11 +297,12 @@ def _lock_submitted(enrollment: Enrollment, by) -> Enrollment:
 
 @transaction.atomic
 def enrollment_approve(
-    *, enrollment: Enrollment, by, amount: Decimal, method: str, note: str = "", set_password_url
+    *, enrollment: Enrollment, by, amount: Decimal, method: str, note: str = "", set_password_url, installments=()
 ) -> Payment:
     """Approve once: the payment, the student and their portal login, the class seat, the customer enrolled.
 
     `set_password_url(user)` builds the absolute link of the set-password email (the caller knows the host).
+    A first payment short of the price needs `installments` (crm.services.money.PlannedInstallment) for the rest.
     """
     if not by.has_perm("crm.add_payment"):
         raise PermissionDenied(CANNOT_AUDIT)
@@ -313,6 +314,7 @@ def enrollment_approve(
     already_in_class = student is not None and student.classes.filter(pk=class_grade.pk).exists()
     if not already_in_class and seats_left(class_grade) <= 0:
         raise ValidationError(CLASS_FULL % {"class": class_grade}, code="class_full")
+    money.approval_check(enrollment, amount, list(installments))
 
     now = timezone.now()
     payment = Payment(
@@ -328,6 +330,7 @@ def enrollment_approve(
     payment._history_user = by
     payment.full_clean()
     payment.save()
+    money.plan_at_approval(enrollment=enrollment, payment=payment, installments=list(installments), by=by)
 
     if student is None:
         student = Student.objects.create(customer=customer, user=_portal_user(customer))

@@ -20,7 +20,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm import access
+from crm import access, ledger
 from crm.forms import PortalLoginForm, StudentPasswordResetForm
 from crm.models import CourseRecord
 from crm.ratelimit import rate_limited
@@ -96,6 +96,9 @@ def home(request, student):
         .prefetch_related("teachers")
         .order_by("start_date", "pk")
     )
+    lessons_left = ledger.lessons_left_by_class(student)
+    for class_grade in classes:
+        class_grade.lessons_left = lessons_left.get(class_grade.pk)
     return render(request, "crm/portal/home.html", {"student": student, "classes": classes})
 
 

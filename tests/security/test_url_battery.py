@@ -44,6 +44,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from crm import links, reports, roles
 from crm.models import (
+    BalanceDue,
     Branch,
     ClassGrade,
     ContractTemplate,
@@ -54,12 +55,14 @@ from crm.models import (
     Enrollment,
     EnrollmentDocument,
     FollowUp,
+    Installment,
     LeadImport,
     LeadImportRow,
     Payment,
     PersonalDataAccess,
     PoolCustomer,
     PoolMove,
+    Refund,
     Student,
     StudyRecord,
     Tag,
@@ -71,7 +74,7 @@ from tests import factories, files
 pytestmark = pytest.mark.django_db
 
 ANONYMOUS = "anonymous"
-ROLES = [roles.SALES, roles.SALES_MANAGER, roles.TEACHER, roles.STUDENT, roles.SCHOOL_ADMIN, ANONYMOUS]
+ROLES = [roles.SALES, roles.SALES_MANAGER, roles.TEACHER, roles.STUDENT, roles.SCHOOL_ADMIN, roles.FINANCE, ANONYMOUS]
 
 # Markers: unique text in the rows of each side, so a leak shows as the text in a response.
 SALES_A, SALES_B = "Zq7SalesA", "Zq7SalesB"  # customers, follow-ups, enrollments, documents, payments, imports
@@ -90,6 +93,7 @@ FORBIDDEN = {
     roles.SALES_MANAGER: {LESSON_A, LESSON_B},
     roles.TEACHER: {SALES_A, SALES_B, CLASS_B, LESSON_B, POOLED, POOL_CONTACT},
     roles.SCHOOL_ADMIN: set(),
+    roles.FINANCE: {LESSON_A, LESSON_B},  # every customer's money; no teaching
 }
 # Groups of rows (see `World.groups`) each role may not change.
 GROUPS = {"sales_a", "sales_b", "class_a", "class_b", "lesson_a", "lesson_b", "pool"}
@@ -100,6 +104,7 @@ WRITE_PROTECTED = {
     roles.SALES_MANAGER: {"class_a", "class_b", "lesson_a", "lesson_b"},
     roles.TEACHER: GROUPS - {"lesson_a"},  # their own lessons and records
     roles.SCHOOL_ADMIN: set(),
+    roles.FINANCE: {"class_a", "class_b", "lesson_a", "lesson_b"},  # decides refunds, reverses payments
 }
 
 # Substituted into every parameter: ints where a uuid is expected and a uuid where an int is, negative, zero,
@@ -225,6 +230,9 @@ class Side:
     lead_import: LeadImport
     access_entry: PersonalDataAccess
     pooled: Customer
+    paid_enrollment: Enrollment  # the pupil's, approved, with a payment, an installment and a refund asked for
+    installment: Installment
+    refund: Refund
 
 
 def build_side(label: str, consultant, teacher, pupil_name: str, pooled_from: tuple, pupil_user=None) -> Side:
@@ -262,6 +270,10 @@ def build_side(label: str, consultant, teacher, pupil_name: str, pooled_from: tu
     record = StudyRecord.objects.get(student=pupil, course_record=lesson)
     record = academics.homework_submit(record=record, student=pupil, upload=files.png(f"{lesson_mark}.png"))
     StudyRecord.objects.filter(pk=record.pk).update(memo=lesson_mark)
+    paid_enrollment = factories.EnrollmentFactory(customer=pupil.customer, class_grade=class_grade, status="approved")
+    factories.PaymentFactory(
+        customer=pupil.customer, enrollment=paid_enrollment, course=class_grade.course, amount=1000, note=sales
+    )
     upload = io.BytesIO(f"name,phone\n{sales} row,{factories.next_phone()}\n".encode())
     upload.name = f"{sales}.csv"
     return Side(
@@ -279,6 +291,9 @@ def build_side(label: str, consultant, teacher, pupil_name: str, pooled_from: tu
             user=consultant, username=consultant.username, action="export", detail=sales, rows=1
         ),
         pooled=build_pooled(label, *pooled_from),
+        paid_enrollment=paid_enrollment,
+        installment=factories.InstallmentFactory(enrollment=paid_enrollment),
+        refund=factories.RefundFactory(enrollment=paid_enrollment, amount=100, reason=sales),
     )
 
 
@@ -316,7 +331,7 @@ def quiet_and_fast(settings, monkeypatch):
 
 
 @pytest.fixture
-def world(sales, other_sales, manager, teacher, other_teacher, student_user, school_admin, quiet_and_fast):
+def world(sales, other_sales, manager, teacher, other_teacher, student_user, school_admin, finance, quiet_and_fast):
     """Both sides, a live enrollment link of A's and a voided one of B's, and the rows each group of the write
     check covers (built once per role: the test's transaction undoes whatever the role's POSTs did)."""
     own = build_side("A", sales, teacher, "Pupil A", (sales, manager), pupil_user=student_user)
@@ -332,6 +347,7 @@ def world(sales, other_sales, manager, teacher, other_teacher, student_user, sch
         roles.TEACHER: teacher,
         roles.STUDENT: student_user,
         roles.SCHOOL_ADMIN: school_admin,
+        roles.FINANCE: finance,
         ANONYMOUS: None,
     }
     world = World(users, own, other, links.link_token(link), replaced)
@@ -373,6 +389,8 @@ def _sales_rows(side: Side) -> list:
         EnrollmentDocument.objects.filter(enrollment__customer__in=customers),
         Payment.objects.filter(customer__in=customers),
         Payment.history.filter(customer_id__in=customers),
+        Installment.objects.filter(enrollment__customer__in=customers),
+        Refund.objects.filter(enrollment__customer__in=customers),
         LeadImport.objects.filter(pk=side.lead_import.pk),
         LeadImportRow.objects.filter(lead_import=side.lead_import),
     ]
@@ -412,6 +430,9 @@ SIDE_ROWS = {
     ContractTemplate: lambda side: side.class_grade.contract_template,
     Tag: lambda side: side.customer.tags.get(),
     get_user_model(): lambda side: side.customer.consultant,
+    Installment: lambda side: side.installment,
+    Refund: lambda side: side.refund,
+    BalanceDue: lambda side: side.paid_enrollment,
 }
 
 

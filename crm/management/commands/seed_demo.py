@@ -1,4 +1,5 @@
-"""Demo data for trying the CRM: campuses, courses, classes, one login per role, customers with follow-ups."""
+"""Demo data for trying the CRM: campuses, courses, classes, one login per role, customers with follow-ups, and the
+demo student's money (a plan with an overdue installment, a refund waiting for finance)."""
 
 import datetime
 import json
@@ -19,9 +20,12 @@ from crm.models import (
     Course,
     CourseRecord,
     Customer,
+    Enrollment,
     FollowUp,
+    Installment,
     Payment,
     PoolReason,
+    Refund,
     StaffProfile,
     Student,
     StudyRecord,
@@ -189,16 +193,7 @@ class Command(BaseCommand):
         )
         student, _ = Student.objects.get_or_create(customer=customer, defaults={"user": user})
         class_grade = classes[0]
-        Payment.objects.get_or_create(
-            customer=customer,
-            course=class_grade.course,
-            defaults={
-                "amount": class_grade.course.price,
-                "method": Payment.Method.ALIPAY,
-                "consultant": users["sales"],
-                "paid_at": timezone.now() - datetime.timedelta(days=20),
-            },
-        )
+        self.money(users, customer, class_grade)
         student.classes.add(class_grade)
         class_grade.teachers.add(users["teacher"])
         for day in (1, 2, 3):
@@ -215,3 +210,54 @@ class Command(BaseCommand):
                 },
             )
             StudyRecord.objects.get_or_create(student=student, course_record=lesson)
+
+    def money(self, users, customer, class_grade):
+        """Stella's enrollment: 60% paid 20 days ago, the rest in two installments (the first overdue), and a
+        refund she asked for that finance has still to decide."""
+        paid_at = timezone.now() - datetime.timedelta(days=20)
+        price = class_grade.course.price
+        first = (price * Decimal("0.6")).quantize(Decimal("1"))
+        enrollment, _ = Enrollment.objects.get_or_create(
+            customer=customer,
+            class_grade=class_grade,
+            defaults={
+                "consultant": users["sales"],
+                "status": Enrollment.Status.APPROVED,
+                "contract_text": class_grade.contract_template.content.replace("{student_name}", customer.name),
+                "contract_agreed": True,
+                "contract_agreed_at": paid_at,
+                "contract_approved": True,
+                "approved_by": users["sales"],
+                "approved_at": paid_at,
+                "submitted_at": paid_at,
+            },
+        )
+        payment, _ = Payment.objects.get_or_create(
+            customer=customer,
+            course=class_grade.course,
+            reverses=None,
+            defaults={
+                "enrollment": enrollment,
+                "amount": first,
+                "method": Payment.Method.ALIPAY,
+                "consultant": users["sales"],
+                "paid_at": paid_at,
+            },
+        )
+        if enrollment.installments.exists():
+            return
+        today = timezone.localdate()
+        rest = price - first
+        plan = [
+            (paid_at.date(), first, payment),
+            (today - datetime.timedelta(days=5), (rest / 2).quantize(Decimal("1")), None),
+        ]
+        plan.append((today + datetime.timedelta(days=25), price - first - plan[1][1], None))
+        for due_date, amount, settled_by in plan:
+            Installment.objects.create(enrollment=enrollment, due_date=due_date, amount=amount, payment=settled_by)
+        Refund.objects.create(
+            enrollment=enrollment,
+            amount=Decimal("500.00"),
+            reason="Missed the first week (illness); the school agreed to refund it.",
+            requested_by=users["sales"],
+        )
