@@ -4,8 +4,6 @@ from django.core.exceptions import BadRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from import_export.admin import ExportMixin
-from import_export.formats.base_formats import CSV, XLSX
 
 from crm import access, ledger
 from crm.models import BalanceDue
@@ -13,14 +11,14 @@ from crm.money_format import format_money
 from crm.resources import BalanceDueResource
 
 from .base import CRMAdmin
+from .exports import SpreadsheetExportMixin
 
 
 @admin.register(BalanceDue)
-class BalanceDueAdmin(ExportMixin, CRMAdmin):
+class BalanceDueAdmin(SpreadsheetExportMixin, CRMAdmin):
     """Who owes what: every approved enrollment with a balance due, the overdue part first; CSV/XLSX export."""
 
     resource_classes = [BalanceDueResource]
-    export_formats = [CSV, XLSX]
     list_display = [
         "customer_link",
         "class_grade",
