@@ -93,7 +93,9 @@ FORBIDDEN = {
     roles.SALES_MANAGER: {LESSON_A, LESSON_B},
     roles.TEACHER: {SALES_A, SALES_B, CLASS_B, LESSON_B, POOLED, POOL_CONTACT},
     roles.SCHOOL_ADMIN: set(),
-    roles.FINANCE: {LESSON_A, LESSON_B},  # every customer's money; no teaching
+    # Every customer's money, no teaching; a pooled lead's contact shows in its follow-ups (finance has none) and on
+    # its own page (the battery opens the sides' owned customers), so finance meets it nowhere here.
+    roles.FINANCE: {LESSON_A, LESSON_B, POOL_CONTACT},
 }
 # Groups of rows (see `World.groups`) each role may not change.
 GROUPS = {"sales_a", "sales_b", "class_a", "class_b", "lesson_a", "lesson_b", "pool"}
