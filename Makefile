@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
+# pytest-xdist processes for `make test` (auto: one per core; 0: none, in this process, for --pdb and the like).
+TEST_WORKERS ?= auto
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test bench prod install messages lint backup restore clean
@@ -31,7 +33,7 @@ test: install
 	$(PY) manage.py makemigrations --check --dry-run -v 0
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports  # the layers in pyproject.toml
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Production mode on this machine: PostgreSQL, Redis, DEBUG off, collected static files, gunicorn workers.
 prod: install

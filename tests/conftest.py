@@ -5,6 +5,33 @@ import pytest
 from crm import roles
 from tests import factories
 
+# Under pytest-xdist (`make test` runs `-n auto`), each of these folders runs whole in one worker: the production
+# walk builds its stack (migrate, collectstatic, gunicorn) once per module, and the browser tests share one
+# Chromium; split across workers, each would build its own on the same two cores. Every other test is its own
+# unit of work, as with `--dist load`, the security tests (the URL battery's roles take 5-20 s each) handed out
+# first so that no worker is left with one of them at the end while the others wait. (xdist's own
+# `--dist loadgroup` marks no longer group on pytest 9.2: pytest-xdist issue 1386.)
+ONE_WORKER_FOLDERS = ("tests/browser/", "tests/deployed/")
+SLOW_FIRST = "tests/security/"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "load":
+        return None  # a --dist other than the default, asked for by name
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FolderScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return next((folder for folder in ONE_WORKER_FOLDERS if nodeid.startswith(folder)), nodeid)
+
+        def schedule(self):
+            super().schedule()  # the largest units (the folders) are handed out first, then the collection's order
+            for scope in reversed([scope for scope in self.workqueue if scope.startswith(SLOW_FIRST)]):
+                self.workqueue.move_to_end(scope, last=False)
+
+    return FolderScheduling(config, log)
+
 
 @pytest.fixture
 def make_user(db):

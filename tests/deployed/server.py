@@ -29,7 +29,7 @@ GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 
 
 class FreshDatabase:
-    """An empty database beside the test one: a file on SQLite, `<name>_deployed` on PostgreSQL."""
+    """An empty database beside the test one: a file on SQLite, `<name>_deployed[_gwN]` on PostgreSQL."""
 
     def __init__(self, folder: Path):
         db = settings.DATABASES["default"]
@@ -37,9 +37,11 @@ class FreshDatabase:
         if self.vendor == "sqlite":
             self.url = f"sqlite:///{folder / 'deployed.sqlite3'}"
             return
-        # The configured database's name (the suite runs against test_<name>; this one is ours alone).
+        # The configured database's name (the suite runs against test_<name>; this one is ours alone), and the
+        # pytest-xdist worker's id, as pytest-django suffixes the test databases, so no two workers share it.
         base = os.environ.get("DATABASE_URL", "")
-        self.name = f"{urlsplit(base).path.lstrip('/') or 'crm'}_deployed"
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        self.name = f"{urlsplit(base).path.lstrip('/') or 'crm'}_deployed" + (f"_{worker}" if worker else "")
         self.admin_params = {
             "host": db.get("HOST") or None,
             "port": db.get("PORT") or None,

@@ -653,7 +653,9 @@ class Battery:
             if names:
                 self.fields.setdefault(endpoint.route, (url, names))
         if settings.SESSION_COOKIE_NAME in response.cookies and self.user is not None:
-            if self.client.session.get("_auth_user_id") != str(self.user.pk):  # logged out (or a password changed)
+            # Logged out, or a password changed? The session as the request saved it (the one the new cookie
+            # names), read from the request rather than loaded again.
+            if response.wsgi_request.session.get("_auth_user_id") != str(self.user.pk):
                 self.login()
 
 
