@@ -167,8 +167,21 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-# Uploads (ID documents, homework) live outside any public URL; views check access before serving.
+# Uploads (ID documents, homework, import files) live outside any public URL; views check access before serving.
+# In a folder of this host, or (several app servers) in a private S3-compatible bucket when CRM_S3_BUCKET is set.
 PRIVATE_MEDIA_ROOT = env.path("CRM_PRIVATE_MEDIA_ROOT", default=VAR_DIR / "private")
+PRIVATE_S3 = (
+    {
+        "bucket_name": env("CRM_S3_BUCKET"),
+        "endpoint_url": env("CRM_S3_ENDPOINT_URL", default=None),  # unset: Amazon S3 itself
+        "region_name": env("CRM_S3_REGION", default=None),
+        "access_key": env("CRM_S3_ACCESS_KEY_ID", default=None),  # unset: boto3's own chain (instance role …)
+        "secret_key": env("CRM_S3_SECRET_ACCESS_KEY", default=None),
+        "addressing_style": env("CRM_S3_ADDRESSING_STYLE", default="path"),  # what MinIO and most others expect
+    }
+    if env("CRM_S3_BUCKET", default="")
+    else None
+)
 
 # ------------------------------------------------------------------------------
 # Email: console locally, SMTP in production (DJANGO_EMAIL_URL=smtp+tls://user:pass@host:587)
