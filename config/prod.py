@@ -52,7 +52,7 @@ def main() -> None:
         "DJANGO_DEBUG": "false",
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/crm",
         "DJANGO_CACHE_URL": "rediscache://127.0.0.1:6379/1",
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/2",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/3",
         "CELERY_WORKERS": "2",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_SSL_REDIRECT": "false",  # no TLS proxy in front on this machine
