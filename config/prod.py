@@ -8,6 +8,7 @@ proxy in front and keeps DJANGO_SECURE_SSL_REDIRECT on (README, "Running in prod
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -73,6 +74,7 @@ def main() -> None:
         [CELERY, "-A", "config", "beat", "--loglevel", "warning", "--pidfile="],
     ]
     processes = [subprocess.Popen(command, cwd=BASE_DIR) for command in commands]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a plain `kill` stops the three as Ctrl+C does
     try:
         while all(process.poll() is None for process in processes):  # one stopping stops the others
             time.sleep(1)

@@ -66,6 +66,8 @@ def main():
     sys.path.insert(0, str(ROOT))
     from config import prod
 
+    env.setdefault("DJANGO_SECRET_KEY", prod.secret_key())  # the enrollment links are signed with the server's key
+
     prod.ensure_database(env["DATABASE_URL"])
     manage(env, "migrate", "--no-input", "-v", "0")
     manage(env, "seed_demo")
@@ -153,7 +155,8 @@ def run_locust(env, port, users, seconds):
         )
         rows = list(csv.DictReader((prefix.parent / "load_stats.csv").open()))
     print(f"\n{users} users, {seconds} s")
-    print("| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | errors |\n|---|---|---|---|---|---|---|")
+    print("| method | endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | errors |")
+    print("|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(
             f"| {row['Name']} | {row['Request Count']} | {float(row['Requests/s']):.2f} | {row['50%']} | "
