@@ -29,6 +29,12 @@ def one_of_each():
     from crm.services.privacy import Action, access_record
 
     access_record(by=record.student.customer.consultant, action=Action.EXPORT, rows=1)
+    # The jobs' schedules: the crontab ones come from migration 0010, the other kinds are made here.
+    from django_celery_beat import models as beat
+
+    beat.IntervalSchedule.objects.create(every=1, period=beat.IntervalSchedule.HOURS)
+    beat.SolarSchedule.objects.create(event="sunrise", latitude=31.23, longitude=121.47)
+    beat.ClockedSchedule.objects.create(clocked_time="2030-01-01T00:00:00+08:00")
     return record
 
 

@@ -4,27 +4,27 @@ import time
 
 import pytest
 import redis
+from celery import Celery
 from django.urls import reverse
 
-from config.celery import app
+from crm.emails import deliver
 from crm.services import enrollment as enrollments
 from tests import factories
 from tests.jobs.worker import BROKER_URL, Worker
 
 
 @pytest.fixture
-def broker():
-    """The test process sends to Redis (database 5, emptied first) instead of running tasks inline."""
+def broker(monkeypatch):
+    """crm.emails.deliver is sent to Redis (database 5, emptied first) by an app of the test's own, so the
+    project's app (inline in tests) is left untouched; the worker runs the project's app."""
     try:
         redis.Redis.from_url(BROKER_URL).flushdb()
     except redis.ConnectionError:
         pytest.skip(f"no Redis at {BROKER_URL}")
-    before = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
-    app.conf.update(broker_url=BROKER_URL, task_always_eager=False)
+    sender = Celery("test-sender", broker=BROKER_URL, set_as_current=False)
+    monkeypatch.setattr(deliver, "delay", lambda **kwargs: sender.send_task(deliver.name, kwargs=kwargs))
     yield
-    app.conf.update(before)
-    app.pool.force_close_all()
-    app._pool = None
+    sender.close()
 
 
 @pytest.mark.django_db(transaction=True)  # the worker reads what the test committed
