@@ -7,7 +7,7 @@ PORT   ?= 8000
 TEST_WORKERS ?= auto
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench prod install messages lint backup restore clean
+.PHONY: run test bench load prod install messages lint backup restore clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; run: make PYTHON=python3 ..."; exit 1; }
@@ -43,6 +43,11 @@ prod: install
 bench: install
 	@if command -v msgfmt >/dev/null; then $(PY) manage.py compilemessages --ignore=.venv -v 0; fi  # the .mo is committed too
 	$(PY) -m bench $(BENCH_ARGS)
+
+# Locust against the `make prod` stack on PostgreSQL: LOAD_CUSTOMERS=20000 for a smaller table (README, Load).
+load: install
+	$(PY) -m pip install --quiet -r bench/load/requirements.txt
+	$(PY) -m bench.load.run
 
 messages: install
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=tests --ignore=bench --no-obsolete

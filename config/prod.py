@@ -1,14 +1,17 @@
 """`make prod`: the production stack on this machine, for trying it as a school would run it.
 
-PostgreSQL (DATABASE_URL; the database is created if missing), Redis for the cache and sessions, DEBUG off,
-static files collected and served by whitenoise, gunicorn with several workers. Every variable already set in
+PostgreSQL (DATABASE_URL; the database is created if missing), Redis for the cache, sessions and the job queue,
+DEBUG off, static files collected and served by whitenoise, gunicorn with several workers, one Celery worker and
+Celery beat (the schedules of django-celery-beat) beside it; Ctrl+C stops all three. Every variable already set in
 the environment (or .env) wins over the defaults below. Plain HTTP on 127.0.0.1: a real deployment puts a TLS
 proxy in front and keeps DJANGO_SECURE_SSL_REDIRECT on (README, "Running in production").
 """
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import environ
@@ -18,6 +21,7 @@ from django.core.management.utils import get_random_secret_key
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+CELERY = str(Path(sys.executable).with_name("celery"))
 
 
 def secret_key() -> str:
@@ -49,6 +53,8 @@ def main() -> None:
         "DJANGO_DEBUG": "false",
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/crm",
         "DJANGO_CACHE_URL": "rediscache://127.0.0.1:6379/1",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/3",
+        "CELERY_WORKERS": "2",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_SSL_REDIRECT": "false",  # no TLS proxy in front on this machine
         "DJANGO_CONN_MAX_AGE": "60",
@@ -61,9 +67,27 @@ def main() -> None:
     for command in (["collectstatic", "--no-input", "-v", "0"], ["migrate", "--no-input", "-v", "0"], ["seed_demo"]):
         subprocess.run([PYTHON, "manage.py", *command], cwd=BASE_DIR, check=True)
     print(f"Serving the CRM in production mode on http://127.0.0.1:{port}/ (Ctrl+C stops it)", flush=True)
-    os.chdir(BASE_DIR)
-    workers = os.environ["GUNICORN_WORKERS"]
-    os.execv(GUNICORN, [GUNICORN, "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", workers])
+    workers, jobs = os.environ["GUNICORN_WORKERS"], os.environ["CELERY_WORKERS"]
+    commands = [
+        [GUNICORN, "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", workers],
+        [CELERY, "-A", "config", "worker", "--concurrency", jobs, "--loglevel", "warning"],
+        [CELERY, "-A", "config", "beat", "--loglevel", "warning", "--pidfile="],
+    ]
+    processes = [subprocess.Popen(command, cwd=BASE_DIR) for command in commands]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a plain `kill` stops the three as Ctrl+C does
+    try:
+        while all(process.poll() is None for process in processes):  # one stopping stops the others
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",  # login lockouts, counted in the database: shared by every worker and host
     "django_ratelimit",  # the public pages' request limits (crm.ratelimit); its checks vet the cache they count in
+    "django_celery_beat",  # the schedules of the periodic jobs, in the database, edited in the admin
     "crm",
 ]
 
@@ -167,8 +168,21 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-# Uploads (ID documents, homework) live outside any public URL; views check access before serving.
+# Uploads (ID documents, homework, import files) live outside any public URL; views check access before serving.
+# In a folder of this host, or (several app servers) in a private S3-compatible bucket when CRM_S3_BUCKET is set.
 PRIVATE_MEDIA_ROOT = env.path("CRM_PRIVATE_MEDIA_ROOT", default=VAR_DIR / "private")
+PRIVATE_S3 = (
+    {
+        "bucket_name": env("CRM_S3_BUCKET"),
+        "endpoint_url": env("CRM_S3_ENDPOINT_URL", default=None),  # unset: Amazon S3 itself
+        "region_name": env("CRM_S3_REGION", default=None),
+        "access_key": env("CRM_S3_ACCESS_KEY_ID", default=None),  # unset: boto3's own chain (instance role …)
+        "secret_key": env("CRM_S3_SECRET_ACCESS_KEY", default=None),
+        "addressing_style": env("CRM_S3_ADDRESSING_STYLE", default="path"),  # what MinIO and most others expect
+    }
+    if env("CRM_S3_BUCKET", default="")
+    else None
+)
 
 # ------------------------------------------------------------------------------
 # Email: console locally, SMTP in production (DJANGO_EMAIL_URL=smtp+tls://user:pass@host:587)
@@ -185,6 +199,23 @@ if "redis" in CACHES["default"]["BACKEND"].lower():
     # A cache all workers share holds the sessions too (read from Redis, kept in the database so a Redis
     # restart logs nobody out). A per-process cache cannot, so sessions stay in the database alone.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# ------------------------------------------------------------------------------
+# Jobs: Celery workers over Redis in production; inline (eager) when no broker is set
+# ------------------------------------------------------------------------------
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL  # `make run` starts no worker: tasks run where they are sent
+CELERY_TASK_EAGER_PROPAGATES = False  # inline as on a worker: a failed task is logged, not raised at the sender
+CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-task leaves the message for another
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# How often and how patiently an email is tried again when the mail server refuses or cannot be reached.
+EMAIL_MAX_RETRIES = env.int("CRM_EMAIL_MAX_RETRIES", default=6)
 
 # ------------------------------------------------------------------------------
 # Security (production hardening; `check --deploy` is clean with DJANGO_DEBUG=false)

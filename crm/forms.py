@@ -10,9 +10,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
+from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
-from crm import selectors
+from crm import emails, selectors
 from crm.id_numbers import birth_date, validate_mainland_id
 from crm.models import Branch, Course, Enrollment, Payment
 from crm.phones import format_phone, normalize_phone
@@ -234,6 +235,18 @@ class StudentPasswordResetForm(PasswordResetForm):
         wanted = unicodedata.normalize("NFKC", email).casefold()
         users = get_user_model()._default_manager.filter(email__iexact=email, is_active=True, student__isnull=False)
         return (user for user in users if unicodedata.normalize("NFKC", user.email).casefold() == wanted)
+
+    def send_mail(
+        self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
+    ):
+        """Rendered here as Django does, sent by the same queued, retried task as every other email."""
+        html = render_to_string(html_email_template_name, context) if html_email_template_name else None
+        emails.enqueue(
+            subject=render_to_string(subject_template_name, context),
+            text=render_to_string(email_template_name, context),
+            html=html,
+            to=to_email,
+        )
 
 
 class BoundedUsernameMixin:

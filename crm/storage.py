@@ -1,4 +1,9 @@
-"""Where uploads are kept, and under which names: below the models, whose file fields use it."""
+"""Where uploads are kept, and under which names: below the models, whose file fields use it.
+
+One decision, here: S3-compatible object storage (django-storages over boto3) when settings.PRIVATE_S3 is set
+(CRM_S3_BUCKET and friends), shared by every app server; else a private folder on this host. Either way no file
+has a public URL: the access-checked views stream it through Django (crm.uploads.file_response).
+"""
 
 import uuid
 
@@ -7,11 +12,25 @@ from django.core.files.storage import FileSystemStorage
 from django.utils.functional import LazyObject
 
 
+def build_private_storage():
+    if settings.PRIVATE_S3:
+        from storages.backends.s3 import S3Storage
+
+        return S3Storage(
+            **settings.PRIVATE_S3,
+            default_acl="private",
+            file_overwrite=False,  # a name taken already gets a suffix, never replaces another's file
+            querystring_auth=True,  # url() would only ever be a signed, expiring one; no view hands one out
+            querystring_expire=60,
+        )
+    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+
+
 class PrivateStorage(LazyObject):
     """Uploads outside MEDIA_ROOT and any URL: served only by views that check access."""
 
     def _setup(self):
-        self._wrapped = FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+        self._wrapped = build_private_storage()
 
 
 private_storage = PrivateStorage()

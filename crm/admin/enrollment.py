@@ -242,7 +242,7 @@ class EnrollmentAdmin(CRMHistoryAdmin):
             lambda enrollment: enrollments.link_send(
                 enrollment=enrollment, link_url=self.link_url(request, enrollment), by=request.user
             ),
-            _("The link was emailed to the student."),
+            _("The email with the link is queued for the student; it is sent in a moment."),
         )
 
     def reopen_view(self, request, object_id):

@@ -6,9 +6,7 @@ so two tabs, a double click or two auditors end with one submission and one paym
 
 import datetime
 import hashlib
-import logging
 import re
-import smtplib
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -32,15 +30,11 @@ from crm.models import ClassGrade, Customer, Enrollment, EnrollmentDocument, Pay
 from crm.services import academics, money
 from crm.uploads import check_document
 
-logger = logging.getLogger(__name__)
 Status = Enrollment.Status
 
 NOT_YOURS = _("This customer is not yours to enroll.")
 CLASS_FULL = _("%(class)s is full: no seats are left.")
 ALREADY_APPROVED = _("This enrollment is already approved; its link can no longer be changed.")
-EMAIL_FAILED = _(
-    "The email could not be sent (the mail server did not take it); copy the link and send it another way."
-)
 NO_EMAIL = _("This customer has no email address; copy the link and send it another way.")
 NOT_OPEN = _("This enrollment form is no longer open for changes.")
 TOO_MANY_DOCUMENTS = _("At most %(count)d documents can be uploaded; remove one first.")
@@ -126,7 +120,7 @@ def link_renew(*, enrollment: Enrollment, by) -> Enrollment:
 
 
 def link_send(*, enrollment: Enrollment, link_url: str, by) -> None:
-    """Email the student their link (the customer's email address)."""
+    """Queue an email with the link to the student (the customer's email address); sent after the commit."""
     _check_may_handle(enrollment, by)
     if Enrollment.objects.filter(pk=enrollment.pk, status=Status.APPROVED).exists():  # as it is now, not as loaded
         raise ValidationError(ALREADY_APPROVED, code="approved")
@@ -141,11 +135,7 @@ def link_send(*, enrollment: Enrollment, link_url: str, by) -> None:
         "days": settings.ENROLLMENT_LINK_MAX_AGE_DAYS,
         "consultant": by.get_full_name() or by.get_username(),
     }
-    try:
-        send_templated("enrollment_link", context, to=email, language=_student_language())
-    except (smtplib.SMTPException, OSError) as error:  # the mail server refused or could not be reached
-        logger.warning("Enrollment link email to %s failed: %s", email, error)
-        raise ValidationError(EMAIL_FAILED, code="email_failed") from None
+    send_templated("enrollment_link", context, to=email, language=_student_language())  # queued: see crm.emails
 
 
 # --- the student ------------------------------------------------------------------------------------------------
@@ -348,9 +338,8 @@ def enrollment_approve(
 
     user = student.user
     if user.email and not user.has_usable_password():
-        url, language = set_password_url(user), _student_language()
-        # After the commit, and robust: a mail server that is down must not undo or hide a finished approval.
-        transaction.on_commit(lambda: _send_set_password(user, url, class_grade, language), robust=True)
+        # Queued for after the commit (crm.emails): a mail server that is down never undoes a finished approval.
+        _send_set_password(user, set_password_url(user), class_grade, _student_language())
     return payment
 
 

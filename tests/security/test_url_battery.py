@@ -41,6 +41,7 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_celery_beat import models as beat
 
 from crm import links, reports, roles
 from crm.models import (
@@ -435,6 +436,16 @@ SIDE_ROWS = {
     Installment: lambda side: side.installment,
     Refund: lambda side: side.refund,
     BalanceDue: lambda side: side.paid_enrollment,
+    # The jobs' schedules (django-celery-beat) belong to nobody's side: the same rows for both.
+    beat.PeriodicTask: lambda side: beat.PeriodicTask.objects.order_by("pk").first(),
+    beat.CrontabSchedule: lambda side: beat.CrontabSchedule.objects.order_by("pk").first(),
+    beat.IntervalSchedule: lambda side: beat.IntervalSchedule.objects.get_or_create(every=1, period="hours")[0],
+    beat.SolarSchedule: lambda side: beat.SolarSchedule.objects.get_or_create(
+        event="sunrise", latitude=31.23, longitude=121.47
+    )[0],
+    beat.ClockedSchedule: lambda side: beat.ClockedSchedule.objects.get_or_create(
+        clocked_time=datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
+    )[0],
 }
 
 

@@ -20,6 +20,18 @@ TODAY = timezone.localdate()
 DAY = datetime.timedelta(days=1)
 
 
+@pytest.fixture(autouse=True)
+def emails_leave_at_once(monkeypatch, django_capture_on_commit_callbacks):
+    """Emails leave once the sending transaction commits (crm.emails); here each run's commit is the test's."""
+    send = digests.digest_send_all
+
+    def send_and_commit():
+        with django_capture_on_commit_callbacks(execute=True):
+            return send()
+
+    monkeypatch.setattr(digests, "digest_send_all", send_and_commit)
+
+
 def lead(owner, name, due=None, **fields):
     customer = factories.CustomerFactory(consultant=owner, name=name, source=Customer.Source.REFERRAL, **fields)
     if due is not None:

@@ -132,9 +132,10 @@ def test_only_the_owner_renews_or_sends(enrollment, other_sales):
         enrollments.link_send(enrollment=enrollment, link_url="https://x", by=other_sales)
 
 
-def test_send_link_emails_the_customer(enrollment, sales, settings):
+def test_send_link_emails_the_customer(enrollment, sales, settings, django_capture_on_commit_callbacks):
     settings.SCHOOL_NAME = "Bright Future IT"
-    enrollments.link_send(enrollment=enrollment, link_url="https://school.example/enroll/abc/", by=sales)
+    with django_capture_on_commit_callbacks(execute=True):  # queued for after the commit (crm.emails)
+        enrollments.link_send(enrollment=enrollment, link_url="https://school.example/enroll/abc/", by=sales)
     (message,) = mail.outbox
     assert message.to == ["wang@example.com"] and "Bright Future IT" in message.subject
     ((html, mimetype),) = message.alternatives
@@ -143,8 +144,8 @@ def test_send_link_emails_the_customer(enrollment, sales, settings):
         assert "https://school.example/enroll/abc/" in text and "Wang Fang" in text and "Bright Future IT" in text
 
 
-def test_the_link_email_is_in_the_language_staff_work_in(enrollment, sales):
-    with translation.override("zh-hans"):
+def test_the_link_email_is_in_the_language_staff_work_in(enrollment, sales, django_capture_on_commit_callbacks):
+    with translation.override("zh-hans"), django_capture_on_commit_callbacks(execute=True):
         enrollments.link_send(enrollment=enrollment, link_url="https://school.example/enroll/abc/", by=sales)
     (message,) = mail.outbox
     ((html, _),) = message.alternatives

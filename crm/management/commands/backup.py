@@ -16,8 +16,14 @@ from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm import backups
+
+S3_NOT_INCLUDED = gettext_lazy(
+    "The uploads are in the S3 bucket “%(bucket)s”, not in this backup: keep them with the bucket's own "
+    "versioning or replication."
+)
 
 
 class Command(BaseCommand):
@@ -61,6 +67,8 @@ class Command(BaseCommand):
                 tar.add(work / backups.PRIVATE, arcname=backups.PRIVATE)
             archive.chmod(0o600)
             os.replace(archive, target)
+        if settings.PRIVATE_S3:
+            self.stderr.write(S3_NOT_INCLUDED % {"bucket": settings.PRIVATE_S3["bucket_name"]})
         self.stdout.write(
             _("Backed up the %(vendor)s database (%(size)s) and %(count)d private files into:")
             % {
