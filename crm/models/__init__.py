@@ -1,6 +1,6 @@
 """The CRM's domain, one module per area, re-exported here."""
 
-from .academics import CourseRecord, Student, StudyRecord
+from .academics import CalendarFeed, CourseRecord, Student, StudyRecord
 from .enrollment import Enrollment, EnrollmentDocument, Payment
 from .imports import LeadImport, LeadImportRow
 from .leads import Customer, CustomerUserObjectPermission, FollowUp
@@ -9,6 +9,7 @@ from .privacy import PersonalDataAccess
 
 __all__ = [
     "Branch",
+    "CalendarFeed",
     "ClassGrade",
     "ContractTemplate",
     "Course",

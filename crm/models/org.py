@@ -23,6 +23,9 @@ class Course(models.Model):
     name = models.CharField(_("name"), max_length=128, unique=True)
     price = models.DecimalField(_("price"), max_digits=10, decimal_places=2)
     period = models.PositiveSmallIntegerField(_("period (weeks)"))
+    lessons = models.PositiveSmallIntegerField(
+        _("lessons"), default=24, help_text=_("How many lessons the price buys (lessons consumed count against it).")
+    )
     outline = models.TextField(_("outline"), blank=True)
 
     class Meta:
@@ -32,6 +35,7 @@ class Course(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="course_price_not_negative"),
             models.CheckConstraint(condition=Q(period__gt=0), name="course_period_positive"),
+            models.CheckConstraint(condition=Q(lessons__gt=0), name="course_lessons_positive"),
         ]
 
     def __str__(self):
