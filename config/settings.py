@@ -238,7 +238,8 @@ LOGGING = {
 # ------------------------------------------------------------------------------
 # The CRM itself
 # ------------------------------------------------------------------------------
-SCHOOL_NAME = env("CRM_SCHOOL_NAME", default="Training School CRM")
+# The school's own name: the public pages, the portal, emails and the admin's brand carry it.
+SCHOOL_NAME = env("CRM_SCHOOL_NAME", default="") or _("Bright Future Training School")
 SCHOOL_LOGO = env("CRM_SCHOOL_LOGO", default="crm/logo.svg")  # a static path
 PHONE_DEFAULT_REGION = env("CRM_PHONE_DEFAULT_REGION", default="CN")
 

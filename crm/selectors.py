@@ -7,7 +7,8 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from crm import access, roles
-from crm.models import ClassGrade, Customer, FollowUp
+from crm.models import ClassGrade, Customer, FollowUp, Student
+from crm.phones import try_normalize_phone
 
 OPEN_LEAD_STATUSES = [Customer.Status.NEW, Customer.Status.FOLLOWING]
 
@@ -74,3 +75,11 @@ def classes_open_for_enrollment(user) -> QuerySet[ClassGrade]:
         .annotate(seats_taken=Count("students", distinct=True))
         .order_by("start_date", "course__name", "semester")
     )
+
+
+def portal_username(login: str) -> str:
+    """The account a portal login names: the student whose enrollment phone it is (any spelling), else the login
+    as typed (a username, or a phone that is itself the username)."""
+    phone = try_normalize_phone(login.strip())
+    username = Student.objects.filter(customer__phone=phone).values_list("user__username", flat=True).first()
+    return username or phone
