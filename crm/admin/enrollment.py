@@ -1,4 +1,5 @@
-"""The enrollment's admin page is the audit desk: the link, the student's data and documents, approve/reject/reopen."""
+"""The enrollment's admin page is the audit desk: the link, the student's data, documents and contract on one screen,
+and only the decision's buttons (approve with the payment, reject with a reason, reopen)."""
 
 from django import forms
 from django.conf import settings
@@ -17,19 +18,9 @@ from crm.services import enrollment as enrollments
 from crm.services import privacy
 from crm.uploads import file_response
 
-from .base import CRMHistoryAdmin, CRMTabularInline
+from .base import CRMHistoryAdmin
 
 STUDENT_FIELDS = ["id_type", "id_number", "birthday", "address", "emergency_contact", "emergency_phone"]
-
-
-class EnrollmentDocumentInline(CRMTabularInline):
-    model = EnrollmentDocument
-    fields = ["original_name", "content_type", "size", "uploaded_at"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False  # documents come from the student's form only
 
 
 class EnrollmentAddForm(forms.ModelForm):
@@ -58,6 +49,7 @@ class EnrollmentAdmin(CRMHistoryAdmin):
     search_fields = ["customer__name", "customer__phone", "id_number"]
     autocomplete_fields = ["customer", "class_grade"]
     # What the student gave and what the audit decided are records: they change only through the flow's steps.
+    # The fieldsets serve the add page and the history's version pages; an enrollment's own page is the desk.
     readonly_fields = [
         "customer",
         "class_grade",
@@ -74,8 +66,6 @@ class EnrollmentAdmin(CRMHistoryAdmin):
         "reject_reason",
         "created_at",
     ]
-    inlines = [EnrollmentDocumentInline]
-    change_form_template = "admin/crm/enrollment/change_form.html"
     fieldsets = [
         (None, {"fields": ["customer", "class_grade", "status", "consultant"]}),
         (_("Student's data"), {"fields": STUDENT_FIELDS}),
@@ -119,9 +109,6 @@ class EnrollmentAdmin(CRMHistoryAdmin):
                 for change in record.history_delta_changes:
                     if change["field"] in ("id_number", Enrollment._meta.get_field("id_number").verbose_name):
                         change["old"], change["new"] = mask_id_number(change["old"]), mask_id_number(change["new"])
-
-    def get_inlines(self, request, obj):
-        return self.inlines if obj is not None else []
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -174,19 +161,38 @@ class EnrollmentAdmin(CRMHistoryAdmin):
         return self.public_url(request, enrollment.get_public_url())
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        enrollment = self.get_object(request, object_id)
-        extra = {}
-        if enrollment is not None and self.has_view_permission(request, enrollment):
-            extra = {
-                "enrollment": enrollment,
-                "public_link": ""
-                if enrollment.status == Enrollment.Status.APPROVED
-                else self.link_url(request, enrollment),
-                "documents": [(document, self.document_url(document)) for document in enrollment.documents.all()],
-                "can_change": self.has_change_permission(request, enrollment),
-                "link_days": settings.ENROLLMENT_LINK_MAX_AGE_DAYS,
-            }
-        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+        """An enrollment is decided, never edited: its page is the audit desk (a POST to it changes nothing)."""
+        return self._desk(request, self.reachable_object(request, object_id))
+
+    def _desk(self, request, enrollment, *, approve_form=None, reject_form=None, status=200):
+        """One screen with everything the decision needs, and only the decision's buttons."""
+        can_change = self.has_change_permission(request, enrollment)
+        decides = can_change and enrollment.status == Enrollment.Status.SUBMITTED
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Audit enrollment"),
+            "opts": self.opts,
+            "original": enrollment,
+            "enrollment": enrollment,
+            "customer": enrollment.customer,
+            "id_number": enrollment.id_number
+            if access.sees_personal_data(request.user, enrollment.customer)
+            else mask_id_number(enrollment.id_number),
+            "public_link": ""
+            if enrollment.status == Enrollment.Status.APPROVED
+            else self.link_url(request, enrollment),
+            "documents": [(document, self.document_url(document)) for document in enrollment.documents.all()],
+            "payments": enrollment.payments.all(),
+            "can_change": can_change,
+            "approve_form": (approve_form or self._approve_form(enrollment)) if decides else None,
+            "reject_form": (reject_form or RejectForm()) if decides else None,
+            "link_days": settings.ENROLLMENT_LINK_MAX_AGE_DAYS,
+        }
+        return TemplateResponse(request, "admin/crm/enrollment/desk.html", context, status=status)
+
+    @staticmethod
+    def _approve_form(enrollment, data=None) -> ApproveForm:
+        return ApproveForm(data, initial={"amount": enrollment.class_grade.course.price})
 
     def _post_step(self, request, object_id, step, success_message):
         """A one-button step of the flow (POST only; a GET just goes back to the desk)."""
@@ -221,21 +227,9 @@ class EnrollmentAdmin(CRMHistoryAdmin):
             _("The form is open again; the student can correct it through the same link."),
         )
 
-    def _step_page(self, request, enrollment, form, title, template):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "opts": self.opts,
-            "original": enrollment,
-            "enrollment": enrollment,
-            "form": form,
-        }
-        return TemplateResponse(request, template, context, status=400 if form.errors else 200)
-
     def approve_view(self, request, object_id):
         enrollment = self.reachable_object(request, object_id, change=True)
-        initial = {"amount": enrollment.class_grade.course.price}
-        form = ApproveForm(request.POST or None, initial=initial)
+        form = self._approve_form(enrollment, request.POST or None)
         if request.method == "POST" and form.is_valid():
 
             def approve():
@@ -247,7 +241,9 @@ class EnrollmentAdmin(CRMHistoryAdmin):
                 )
 
             return self._run(request, enrollment, approve, lambda: self._approved_message(enrollment))
-        return self._step_page(request, enrollment, form, _("Approve enrollment"), "admin/crm/enrollment/approve.html")
+        if request.method != "POST":
+            return self._back(enrollment)
+        return self._desk(request, enrollment, approve_form=form, status=400)
 
     @staticmethod
     def _approved_message(enrollment) -> str:
@@ -274,7 +270,9 @@ class EnrollmentAdmin(CRMHistoryAdmin):
                 ),
                 _("Rejected; the student sees the reason on their page."),
             )
-        return self._step_page(request, enrollment, form, _("Reject enrollment"), "admin/crm/enrollment/reject.html")
+        if request.method != "POST":
+            return self._back(enrollment)
+        return self._desk(request, enrollment, reject_form=form, status=400)
 
     def document_view(self, request, object_id, document_id):
         """A document, to those who may see its enrollment: images inline, PDFs only as a download."""
