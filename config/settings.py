@@ -265,7 +265,7 @@ JAZZMIN_SETTINGS = {
     "site_logo_classes": "",
     "welcome_sign": _("Welcome. Please sign in."),
     "copyright": SCHOOL_NAME,
-    "search_model": ["crm.Customer"],
+    "search_model": None,  # crm/admin/topbar.py draws the one search for every member of staff
     "user_avatar": None,
     "topmenu_links": [{"name": _("Dashboard"), "url": "admin:index"}],
     "show_sidebar": True,
