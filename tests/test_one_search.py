@@ -22,7 +22,9 @@ def school(sales, other_sales, teacher):
     not_taught = factories.ClassGradeFactory(course__name="Rust Systems")
     my_student = factories.StudentFactory(customer=factories.CustomerFactory(consultant=sales, name="Zhang San"))
     my_student.classes.add(taught)
-    other_student = factories.StudentFactory(customer=factories.CustomerFactory(consultant=other_sales, name="Zhang Si"))
+    other_student = factories.StudentFactory(
+        customer=factories.CustomerFactory(consultant=other_sales, name="Zhang Si")
+    )
     other_student.classes.add(not_taught)
     enrollment = enrollments.enrollment_start(customer=mine, class_grade=not_taught, by=sales)
     return locals()
