@@ -268,6 +268,16 @@ JAZZMIN_SETTINGS = {
     "search_model": None,  # crm/admin/topbar.py draws the one search for every member of staff
     "user_avatar": None,
     "topmenu_links": [{"name": _("Dashboard"), "url": "admin:index"}],
+    "custom_links": {
+        "crm": [
+            {
+                "name": _("Lesson calendar"),
+                "url": "admin:crm_courserecord_calendar",
+                "icon": "fas fa-calendar-alt",
+                "permissions": ["crm.view_courserecord"],
+            }
+        ]
+    },
     "show_sidebar": True,
     "navigation_expanded": True,
     "order_with_respect_to": [

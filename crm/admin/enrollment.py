@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from crm import access
+from crm import access, links
 from crm.forms import ApproveForm, RejectForm
 from crm.id_numbers import mask_id_number
 from crm.models import Enrollment, EnrollmentDocument
@@ -151,11 +151,7 @@ class EnrollmentAdmin(CRMHistoryAdmin):
             self.message_user(request, message, messages.SUCCESS)
         return self._back(enrollment)
 
-    @staticmethod
-    def public_url(request, path: str) -> str:
-        """An address for the student: the school's public one when set, else the one staff is using."""
-        base = settings.PUBLIC_BASE_URL.rstrip("/")
-        return base + path if base else request.build_absolute_uri(path)
+    public_url = staticmethod(links.public_url)
 
     def link_url(self, request, enrollment) -> str:
         return self.public_url(request, enrollment.get_public_url())
