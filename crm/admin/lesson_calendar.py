@@ -70,4 +70,5 @@ class LessonCalendarMixin:
     def _calendar_feed(self, request):
         self._may_view_lessons(request)
         calendar_feeds.calendar_feed_change(user=request.user, action=request.POST.get("feed", ""))
-        return redirect("admin:crm_courserecord_calendar")
+        back = reverse("admin:crm_courserecord_calendar")
+        return redirect(f"{back}?{request.GET.urlencode()}" if request.GET else back)

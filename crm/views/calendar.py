@@ -59,4 +59,5 @@ def portal_calendar(request, student):
 @student_required
 def portal_calendar_feed(request, student):
     calendar_feeds.calendar_feed_change(user=request.user, action=request.POST.get("feed", ""))
-    return redirect("portal:calendar")
+    back = reverse("portal:calendar")
+    return redirect(f"{back}?{request.GET.urlencode()}" if request.GET else back)
