@@ -54,9 +54,10 @@ class Grid:
         return sum(len(day.lessons) for week in self.weeks for day in week)
 
 
-def parse_request(params) -> tuple[str, datetime.date]:
-    """The view (month or week) and a day inside it, from ?view=week&date=2026-11-26; anything odd means today."""
-    view = params.get("view") if params.get("view") in VIEWS else MONTH
+def parse_request(params, default: str = MONTH) -> tuple[str, datetime.date]:
+    """The view (month or week) and a day inside it, from ?view=week&date=2026-11-26; anything odd means the
+    default view around today."""
+    view = params.get("view") if params.get("view") in VIEWS else default
     try:
         anchor = datetime.date.fromisoformat(params.get("date", ""))
     except ValueError:

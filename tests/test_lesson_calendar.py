@@ -113,7 +113,7 @@ def test_the_calendar_by_role(client_for, sales, student_user, school):
     assert calendar_page(client_for(student_user)).status_code == 302  # students sign in at the portal
 
 
-def test_odd_parameters_show_this_month(client_for, teacher, school):
+def test_odd_parameters_show_the_default_view_around_today(client_for, teacher, school):
     for params in [{"date": "2026-13-45"}, {"view": "year"}, {"class_grade": "²"}, {"class_grade": "9" * 40}]:
         assert calendar_page(client_for(teacher), **params).status_code == 200
 
@@ -142,3 +142,9 @@ def test_the_students_portal_calendar(client, school):
 def test_calendar_lessons_rule(teacher, school):
     assert set(access.calendar_lessons(teacher)) == {school["my_lesson"], school["homework"]}
     assert set(access.calendar_lessons(school["student"].user)) == {school["my_lesson"], school["homework"]}
+
+
+def test_a_teachers_calendar_opens_on_the_week_and_a_class_on_the_month(client_for, teacher, school):
+    client = client_for(teacher)
+    assert calendar_page(client).context["board"].view == "week"
+    assert calendar_page(client, class_grade=school["mine"].pk).context["board"].view == "month"

@@ -33,9 +33,10 @@ class LessonCalendarMixin:
 
     def calendar_view(self, request):
         self._may_view_lessons(request)
-        view, anchor = calendars.parse_request(request.GET)
-        lessons = access.visible(request.user, self.model)
         class_grade = self._chosen_class(request)
+        # A teacher's own calendar opens on this week; a class's schedule on the month.
+        view, anchor = calendars.parse_request(request.GET, calendars.MONTH if class_grade else calendars.WEEK)
+        lessons = access.visible(request.user, self.model)
         if class_grade is not None:
             lessons = lessons.filter(class_grade=class_grade)
         board = calendars.fill(
