@@ -243,6 +243,13 @@ SCHOOL_NAME = env("CRM_SCHOOL_NAME", default="") or _("Bright Future Training Sc
 SCHOOL_LOGO = env("CRM_SCHOOL_LOGO", default="crm/logo.svg")  # a static path
 PHONE_DEFAULT_REGION = env("CRM_PHONE_DEFAULT_REGION", default="CN")
 
+# The lead pool (公海): a lead whose consultant has neither recorded a follow-up nor changed it for this many days
+# goes back to the pool (manage.py return_to_pool, nightly); a salesperson claims at most this many a day; the
+# consultant a lead came back from cannot claim it again for this many days.
+POOL_IDLE_DAYS = env.int("CRM_POOL_IDLE_DAYS", default=15)
+POOL_CLAIMS_PER_DAY = env.int("CRM_POOL_CLAIMS_PER_DAY", default=20)
+POOL_RECLAIM_DAYS = env.int("CRM_POOL_RECLAIM_DAYS", default=7)
+
 # ------------------------------------------------------------------------------
 # Third-party: guardian, simple-history, import-export, jazzmin
 # ------------------------------------------------------------------------------
@@ -282,6 +289,7 @@ JAZZMIN_SETTINGS = {
     "navigation_expanded": True,
     "order_with_respect_to": [
         "crm.customer",
+        "crm.poolcustomer",
         "crm.followup",
         "crm.enrollment",
         "crm.payment",
@@ -306,6 +314,7 @@ JAZZMIN_SETTINGS = {
         "crm.classgrade": "fas fa-chalkboard",
         "crm.tag": "fas fa-tag",
         "crm.customer": "fas fa-address-book",
+        "crm.poolcustomer": "fas fa-water",
         "crm.followup": "fas fa-phone",
         "crm.enrollment": "fas fa-user-check",
         "crm.enrollmentdocument": "fas fa-id-card",
@@ -327,8 +336,8 @@ JAZZMIN_SETTINGS = {
 JAZZMIN_UI_TWEAKS = {"theme": "default", "navbar": "navbar-white navbar-light", "sidebar": "sidebar-dark-primary"}
 
 # Enrollment links and uploads
-# The address students reach the CRM at (e.g. https://crm.school.example); links in emails start with it.
-# Empty: the address the member of staff is using.
+# The address the CRM is reached at (e.g. https://crm.school.example); links in emails start with it.
+# Empty: the address the member of staff is using (the morning digest, sent by no one: http://127.0.0.1:8000).
 PUBLIC_BASE_URL = env("CRM_PUBLIC_BASE_URL", default="")
 ENROLLMENT_LINK_MAX_AGE_DAYS = env.int("CRM_ENROLLMENT_LINK_MAX_AGE_DAYS", default=14)
 DOCUMENT_MAX_BYTES = env.int("CRM_DOCUMENT_MAX_BYTES", default=2 * 1024 * 1024)

@@ -4,6 +4,11 @@ Every admin queryset and object check, public view, export, report and autocompl
 Rules:
 - Customers: a salesperson reaches those they own (`Customer.consultant`) and those shared with them
   (a guardian object permission, direct foreign key table). Holders of `crm.view_all_customers` reach all.
+- The lead pool (customers without a consultant): whoever may browse it (`crm.view_poolcustomer`) sees its
+  leads in the pool list only, with the phone masked, no other contact, and the summary of the last follow-up;
+  the lead itself, its follow-ups and its history stay out of reach (a share too) until it is claimed or
+  assigned, except for holders of `crm.view_all_customers`. Moves in and out of the pool: managers see all;
+  a salesperson their own claims and the leads returned from them.
 - Follow-ups, enrollments, documents, payments and students follow their customer.
 - Classes: holders of `crm.view_all_classes` reach all; a teacher reaches the classes they teach, and their
   lessons and study records.
@@ -27,6 +32,8 @@ from crm.models import (
     FollowUp,
     LeadImport,
     Payment,
+    PoolCustomer,
+    PoolMove,
     Student,
     StudyRecord,
 )
@@ -59,7 +66,20 @@ def customer_scope(user, via: str = "") -> Q:
     # whole table), so one salesperson's list costs the same at 10,000 customers as at 200,000.
     owned = Q(**{f"{via}consultant_id": user.pk})
     shared = shared_customer_ids(user)
-    return owned | Q(**{f"{via}pk__in": shared}) if shared else owned
+    # A share does not reach a lead in the pool: nobody's lead is reached only from the pool list.
+    return owned | Q(**{f"{via}pk__in": shared, f"{via}consultant__isnull": False}) if shared else owned
+
+
+def sees_pool(user) -> bool:
+    """Salespeople and their managers browse the lead pool (and may claim from it, with crm.claim_customer)."""
+    return user.is_active and user.has_perm("crm.view_poolcustomer")
+
+
+def pool_scope(user) -> Q:
+    """The pool's rows: leads without a consultant, in use (not archived), for those who may browse it."""
+    if not sees_pool(user):
+        return Q(pk__in=[])
+    return Q(consultant__isnull=True, archived_at__isnull=True)
 
 
 def class_scope(user, via: str = "") -> Q:
@@ -84,6 +104,7 @@ def student_scope(user) -> Q:
 # model -> the filter that narrows it for a user
 _SCOPES = {
     Customer: customer_scope,
+    PoolCustomer: pool_scope,
     FollowUp: lambda user: customer_scope(user, "customer__"),
     Enrollment: lambda user: customer_scope(user, "customer__"),
     EnrollmentDocument: lambda user: customer_scope(user, "enrollment__customer__"),
@@ -93,6 +114,8 @@ _SCOPES = {
     CourseRecord: lambda user: class_scope(user, "class_grade__"),
     StudyRecord: lambda user: class_scope(user, "course_record__class_grade__"),
     LeadImport: lambda user: Q() if sees_all_customers(user) else Q(created_by_id=user.pk),
+    # Moves in and out of the pool: managers know them all; a salesperson their own claims and their returns.
+    PoolMove: lambda user: Q() if sees_all_customers(user) else Q(to_user_id=user.pk) | Q(from_user_id=user.pk),
 }
 
 

@@ -18,6 +18,7 @@ from crm.models import Branch, Course, Enrollment, Payment
 from crm.phones import format_phone, normalize_phone
 from crm.reports import Filters
 from crm.services.enrollment import StudentData, seats_left
+from crm.services.inquiry import Inquiry
 
 BIRTHDAY_MISMATCH = _("The birthday does not match the one in the ID number.")
 BAD_OTHER_ID = _("Enter the document number as printed: 5 to 20 letters and digits.")
@@ -94,6 +95,47 @@ class StudentDataForm(forms.Form):
         data = self.cleaned_data
         fields = StudentData.__dataclass_fields__
         return StudentData(**{name: data.get(name) or ("" if name != "birthday" else None) for name in fields})
+
+
+class InquiryForm(forms.Form):
+    """The public inquiry form ("consult a course"); `website` is a honeypot that people never see or fill."""
+
+    name = forms.CharField(label=_("Your name"), max_length=64)
+    phone = forms.CharField(label=_("Mobile phone"), max_length=32)
+    course = forms.ModelChoiceField(label=_("Course"), queryset=Course.objects.all(), empty_label=_("Choose a course"))
+    campus = forms.ModelChoiceField(
+        label=_("Campus"), queryset=Branch.objects.all(), required=False, empty_label=_("Any campus")
+    )
+    message = forms.CharField(
+        label=_("Your question"), max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    website = forms.CharField(label=_("Leave this field empty"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            field.widget.attrs.setdefault("class", "form-select" if name in ("course", "campus") else "form-control")
+        self.fields["name"].widget.attrs.update(autocomplete="name")
+        self.fields["phone"].widget.attrs.update(autocomplete="tel", inputmode="tel", placeholder="138 0013 8000")
+        self.fields["website"].widget.attrs.update(autocomplete="off", tabindex="-1")
+
+    def is_bot(self) -> bool:
+        """Only a program fills the hidden field."""
+        return bool(self.data.get("website"))
+
+    def clean_phone(self):
+        return normalize_phone(self.cleaned_data["phone"])
+
+    def inquiry(self, channel: str = "") -> Inquiry:
+        data = self.cleaned_data
+        return Inquiry(
+            name=data["name"].strip(),
+            phone=data["phone"],
+            course=data["course"],
+            branch=data["campus"],
+            message=data["message"].strip(),
+            channel=channel,
+        )
 
 
 class ClassChoiceField(forms.ModelChoiceField):

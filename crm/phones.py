@@ -93,6 +93,19 @@ def dialable_phone(e164: str) -> str:
     return phonenumbers.format_out_of_country_calling_number(number, settings.PHONE_DEFAULT_REGION)
 
 
+def mask_phone(e164: str) -> str:
+    """The number with its middle hidden (138****8000), for people who may not have it yet; the country code
+    shows only for numbers outside the school's region."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return "****"
+    digits = phonenumbers.national_significant_number(number)
+    masked = f"{digits[:3]}****{digits[-4:]}" if len(digits) >= 8 else f"****{digits[-2:]}"
+    home = phonenumbers.country_code_for_region(settings.PHONE_DEFAULT_REGION)
+    return masked if number.country_code == home else f"+{number.country_code} {masked}"
+
+
 class PhoneNumberField(models.CharField):
     """A CharField that stores, validates and looks up phone numbers in E.164 form."""
 

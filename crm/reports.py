@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
@@ -19,10 +20,24 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from crm import access, selectors
-from crm.models import Branch, ClassGrade, Course, CourseRecord, Customer, FollowUp, Payment, StudyRecord
+from crm.models import (
+    Branch,
+    ClassGrade,
+    Course,
+    CourseRecord,
+    Customer,
+    FollowUp,
+    Payment,
+    PoolCustomer,
+    PoolMove,
+    StudyRecord,
+)
+from crm.school_time import day_start, start_of, week_start
 
 ENROLLED = Customer.Status.ENROLLED
 NO_SOURCE = _("(no source)")
+IN_THE_POOL = _("(lead pool)")
+RETURNS = [PoolMove.Kind.RETURNED, PoolMove.Kind.RELEASED]
 
 
 @dataclass(frozen=True)
@@ -34,8 +49,8 @@ class Filters:
 
     def created_range(self) -> tuple[datetime.datetime | None, datetime.datetime | None]:
         """The range as aware datetimes, `date_to` included (its whole day)."""
-        start = _day_start(self.date_from) if self.date_from else None
-        end = _day_start(self.date_to + datetime.timedelta(days=1)) if self.date_to else None
+        start = start_of(self.date_from) if self.date_from else None
+        end = start_of(self.date_to + datetime.timedelta(days=1)) if self.date_to else None
         return start, end
 
     def cohort(self, via: str = "") -> Q:
@@ -85,16 +100,13 @@ class Dashboard:
     filters: Filters
     tables: list[Table] = field(default_factory=list)
     follow_ups: list[Cell] = field(default_factory=list)
+    pool: list[Cell] = field(default_factory=list)
     payments_this_month: list[Cell] = field(default_factory=list)
     next_lessons: list = field(default_factory=list)
     has_lead_figures: bool = False
 
     def table(self, key: str) -> Table | None:
         return next((table for table in self.tables if table.key == key), None)
-
-
-def _day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 def _next_month(month: datetime.date) -> datetime.date:
@@ -240,6 +252,9 @@ def conversion_by_salesperson(user, filters: Filters) -> Table:
     table = Table("salespeople", _("Conversion by salesperson"), [_("consultant"), *CONVERSION_HEADERS])
     group = ["consultant_id", "consultant__username", "consultant__first_name", "consultant__last_name"]
     for row in _counts(leads(user, filters), *group).order_by("-leads", "consultant__username"):
+        if row["consultant_id"] is None:
+            table.rows.append(_conversion_row(Cell(IN_THE_POOL), row, filters, consultant__isnull="True"))
+            continue
         name = f"{row['consultant__first_name']} {row['consultant__last_name']}".strip()
         label = Cell(name or row["consultant__username"])
         table.rows.append(_conversion_row(label, row, filters, consultant__id__exact=row["consultant_id"]))
@@ -269,8 +284,8 @@ def payments_by_month_and_course(user, filters: Filters) -> Table:
             Payment,
             filters,
             course__id__exact=row["course_id"],
-            paid_at__gte=_day_start(month).isoformat(),
-            paid_at__lt=_day_start(_next_month(month)).isoformat(),
+            paid_at__gte=start_of(month).isoformat(),
+            paid_at__lt=start_of(_next_month(month)).isoformat(),
         )
         table.rows.append(
             [Cell(label), Cell(row["course__name"]), Cell(row["count"], url), Cell(row["total"], money=True)]
@@ -298,11 +313,57 @@ def follow_ups_due(user) -> list[Cell]:
     ]
 
 
+CALLS_CACHE_SECONDS = 60
+
+
+def calls_to_make(user) -> Cell:
+    """The admin's top bar: how many of the user's own leads are due a call (today or overdue), linking to them.
+
+    One indexed query, then kept for a minute: every admin page shows it.
+    """
+    key = f"crm:calls-to-make:{user.pk}:{timezone.localdate().isoformat()}"
+    count = cache.get(key)
+    if count is None:
+        count = selectors.due_now(selectors.own_follow_ups(user)).count()
+        cache.set(key, count, CALLS_CACHE_SECONDS)
+    return Cell(count, _changelist(FollowUp, due="now", customer__consultant__id__exact=user.pk))
+
+
+def pool_figures(user) -> list[Cell]:
+    """The pool's size, the claims of today and the returns of this week (the school's day and week): everyone's
+    for managers, for a salesperson their own claims and the leads returned from them."""
+    now = timezone.now()
+    moves = access.visible(user, PoolMove)  # a salesperson's: their claims, and the returns from them
+    counts = moves.aggregate(
+        claims=Count("pk", filter=Q(kind=PoolMove.Kind.CLAIMED, at__gte=day_start(now))),
+        returns=Count("pk", filter=Q(kind__in=RETURNS, at__gte=week_start(now))),
+    )
+    size = access.visible(user, PoolCustomer).count()
+    return [Cell(size, _changelist(PoolCustomer)), Cell(counts["claims"]), Cell(counts["returns"])]
+
+
+def pool_by_salesperson(user) -> Table:
+    """Each consultant's claims today and leads returned from them this week."""
+    now = timezone.now()
+    moves = access.visible(user, PoolMove).order_by()
+    claims = dict(
+        moves.filter(kind=PoolMove.Kind.CLAIMED, at__gte=day_start(now)).values_list("to_user").annotate(n=Count("pk"))
+    )
+    returns = dict(
+        moves.filter(kind__in=RETURNS, at__gte=week_start(now)).values_list("from_user").annotate(n=Count("pk"))
+    )
+    table = Table("pool", _("Lead pool by salesperson"), [_("consultant"), _("claimed today"), _("returned this week")])
+    for person in selectors.consultants():
+        name = person.get_full_name() or person.get_username()
+        table.rows.append([Cell(name), Cell(claims.get(person.pk, 0)), Cell(returns.get(person.pk, 0))])
+    return table
+
+
 def payments_this_month(user) -> list[Cell]:
     """Count and total of the payments of the user's customers (everyone's, for managers) this month."""
     today = timezone.localdate()
     first = today.replace(day=1)
-    start, end = _day_start(first), _day_start(_next_month(first))
+    start, end = start_of(first), start_of(_next_month(first))
     this_month = payments(user, Filters()).filter(paid_at__gte=start, paid_at__lt=end)
     totals = this_month.aggregate(count=Count("pk"), total=Sum("amount"))
     url = _link(Payment, Filters(), paid_at__gte=start.isoformat(), paid_at__lt=end.isoformat())
@@ -405,6 +466,7 @@ TABLES = {
     "funnel": (_sales_side, status_funnel),
     "salespeople": (_managers, conversion_by_salesperson),
     "payments": (lambda user: _managers(user) and user.has_perm("crm.view_payment"), payments_by_month_and_course),
+    "pool": (lambda user: _managers(user) and access.sees_pool(user), lambda user, filters: pool_by_salesperson(user)),
     "classes": (_teachers, lambda user, filters: my_classes(user)),
     "homework": (_teachers, lambda user, filters: homework_to_grade(user)),
 }
@@ -425,6 +487,8 @@ def dashboard(user, filters: Filters | None = None) -> Dashboard:
         board.payments_this_month = payments_this_month(user)
     if user.has_perm("crm.view_followup"):
         board.follow_ups = follow_ups_due(user)
+    if access.sees_pool(user):
+        board.pool = pool_figures(user)
     if _teachers(user):
         board.next_lessons = next_lessons(user)
     return board

@@ -41,6 +41,8 @@ _SALES = (
     + _crud("enrollmentdocument", "view")
     + _crud("payment", "view", "add")
     + _crud("leadimport", "view")
+    + _crud("poolcustomer", "view")
+    + ["crm.claim_customer"]
     + _SALES_LOOKUPS
 )
 
@@ -66,8 +68,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 # The admin menu each role sees (model names); a model shows only if the user also has a permission on it.
 # Lookups a role needs (courses for a salesperson's payment form) stay out of its menu.
 ROLE_MENUS: dict[str, set[str] | None] = {
-    SALES: {"crm.customer", "crm.followup", "crm.enrollment", "crm.payment"},
-    SALES_MANAGER: {"crm.customer", "crm.followup", "crm.enrollment", "crm.payment", "crm.tag", "crm.leadimport"},
+    SALES: {"crm.customer", "crm.poolcustomer", "crm.followup", "crm.enrollment", "crm.payment"},
+    SALES_MANAGER: {
+        "crm.customer",
+        "crm.poolcustomer",
+        "crm.followup",
+        "crm.enrollment",
+        "crm.payment",
+        "crm.tag",
+        "crm.leadimport",
+    },
     TEACHER: {"crm.classgrade", "crm.courserecord", "crm.studyrecord"},
     STUDENT: set(),
     SCHOOL_ADMIN: None,  # everything

@@ -3,11 +3,11 @@
 import datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from crm import access, roles
-from crm.models import ClassGrade, Customer, FollowUp, Student
+from crm.models import ClassGrade, Course, Customer, FollowUp, PoolMove, Student
 from crm.phones import try_normalize_phone
 
 OPEN_LEAD_STATUSES = [Customer.Status.NEW, Customer.Status.FOLLOWING]
@@ -41,18 +41,42 @@ def teachers() -> QuerySet:
     return get_user_model().objects.filter(is_active=True, groups__name=roles.TEACHER).order_by("username")
 
 
+# Follow-ups still to keep are those of leads being worked on: a lost or archived lead is nobody's call to make,
+# and a customer who enrolled is never late (a follow-up due today on them, e.g. a new inquiry, still counts).
+_WORKED_ON = ~Q(customer__status=Customer.Status.LOST) & Q(customer__archived_at__isnull=True)
+_CAN_BE_LATE = ~Q(customer__status=Customer.Status.ENROLLED)
+
+
 def pending_follow_ups(follow_ups: QuerySet[FollowUp]) -> QuerySet[FollowUp]:
-    """The latest follow-up of each customer: its next date is the one still to keep."""
+    """The latest follow-up of each lead being worked on: its next date is the one still to keep."""
     newer = FollowUp.objects.filter(customer_id=OuterRef("customer_id"), created_at__gt=OuterRef("created_at"))
-    return follow_ups.filter(~Exists(newer))
+    return follow_ups.filter(_WORKED_ON, ~Exists(newer))
+
+
+def _due_today() -> Q:
+    return Q(next_follow_up=timezone.localdate())
+
+
+def _overdue() -> Q:
+    return Q(next_follow_up__lt=timezone.localdate()) & _CAN_BE_LATE
 
 
 def due_today(follow_ups: QuerySet[FollowUp]) -> QuerySet[FollowUp]:
-    return pending_follow_ups(follow_ups).filter(next_follow_up=timezone.localdate())
+    return pending_follow_ups(follow_ups).filter(_due_today())
 
 
 def overdue(follow_ups: QuerySet[FollowUp]) -> QuerySet[FollowUp]:
-    return pending_follow_ups(follow_ups).filter(next_follow_up__lt=timezone.localdate())
+    return pending_follow_ups(follow_ups).filter(_overdue())
+
+
+def due_now(follow_ups: QuerySet[FollowUp]) -> QuerySet[FollowUp]:
+    """Due today or overdue: the calls to make today."""
+    return pending_follow_ups(follow_ups).filter(_due_today() | _overdue())
+
+
+def own_follow_ups(user) -> QuerySet[FollowUp]:
+    """Follow-ups on the leads `user` owns: their calls to make (a lead shared with them stays its owner's)."""
+    return access.restrict(user, FollowUp.objects.filter(customer__consultant_id=user.pk))
 
 
 def due_within(follow_ups: QuerySet[FollowUp], days: int) -> QuerySet[FollowUp]:
@@ -75,6 +99,36 @@ def classes_open_for_enrollment(user) -> QuerySet[ClassGrade]:
         .annotate(seats_taken=Count("students", distinct=True))
         .order_by("start_date", "course__name", "semester")
     )
+
+
+def catalogue_courses() -> list[Course]:
+    """Every course for the public catalogue, each with `campuses` (where its classes run or will start) and
+    `upcoming` (its classes still to start, soonest first, each with `seats_taken`): two queries however many."""
+    today = timezone.localdate()
+    open_classes = (
+        ClassGrade.objects.filter(not_ended())
+        .annotate(seats_taken=Count("students", distinct=True))
+        .order_by("start_date", "branch__name", "pk")
+    )
+    courses = list(Course.objects.order_by("name").prefetch_related(Prefetch("classes", open_classes, "open_classes")))
+    for course in courses:
+        course.campuses = sorted({c.branch for c in course.open_classes}, key=lambda branch: branch.name)
+        course.upcoming = [c for c in course.open_classes if c.start_date >= today]
+    return courses
+
+
+def with_last_follow_up(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    """Each customer with `last_follow_ups`: a list holding its latest follow-up, if any (one query for all)."""
+    latest = FollowUp.objects.order_by("-created_at", "-id")[:1]
+    return customers.prefetch_related(Prefetch("follow_ups", queryset=latest, to_attr="last_follow_ups"))
+
+
+def pool_returns_from(user, since: datetime.datetime) -> QuerySet[Customer]:
+    """Leads that went back to the pool from `user` since `since` (returned idle or released by a manager)."""
+    moves = PoolMove.objects.filter(
+        kind__in=[PoolMove.Kind.RETURNED, PoolMove.Kind.RELEASED], from_user=user, at__gte=since
+    )
+    return Customer.objects.filter(pk__in=moves.values("customer_id"))
 
 
 def portal_username(login: str) -> str:

@@ -1,8 +1,8 @@
-"""The public site: the student's enrollment link and the student portal."""
+"""The public site: the course catalogue and inquiry form, the student's enrollment link and the student portal."""
 
 from django.urls import include, path
 
-from crm.views import calendar, enrollment, portal
+from crm.views import calendar, enrollment, inquiry, portal
 
 portal_patterns = [
     path("", portal.home, name="home"),
@@ -20,6 +20,9 @@ portal_patterns = [
 ]
 
 urlpatterns = [
+    path("courses/", inquiry.catalogue, name="catalogue"),
+    path("inquiry/", inquiry.inquiry, name="inquiry"),
+    path("inquiry/thanks/", inquiry.inquiry_thanks, name="inquiry_thanks"),
     path("enroll/<str:token>/", enrollment.enrollment_form, name="enrollment_form"),
     path("enroll/<str:token>/documents/", enrollment.enrollment_document_upload, name="enrollment_document_upload"),
     path("enroll/<str:token>/thanks/", enrollment.enrollment_thanks, name="enrollment_thanks"),

@@ -10,6 +10,8 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
 from crm import roles
+from crm.models import Customer
+from crm.services import pool as pool_service
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -183,3 +185,78 @@ def test_dashboard_counts_only_the_salespersons_own_leads(client, world, sales, 
     client.force_login(manager)
     board = client.get(reverse("admin:index")).context["dashboard"]
     assert sum(row[1].value for row in board.table("funnel").rows) == 4
+
+
+# --- the lead pool: its list for the sales side, its rows open nowhere, a pooled lead's own pages for managers
+
+
+POOL_LEAD, POOL_CONTACT = "Pooled-Row-Marker", "Pooled-Contact-Marker"
+
+
+@pytest.fixture
+def pooled(world, other_sales, manager):
+    lead = factories.CustomerFactory(consultant=other_sales, name=POOL_LEAD, wechat=POOL_CONTACT)
+    factories.FollowUpFactory(customer=lead, content=f"WeChat {POOL_CONTACT}")
+    pool_service.pool_release(customer=lead, reason="idle", by=manager)
+    return lead
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_pool_on_every_admin_endpoint(client, pooled, actor, role, sales):
+    client.force_login(actor)
+    browses = role != roles.TEACHER
+    sees_contacts = role in (roles.SALES_MANAGER, roles.SCHOOL_ADMIN)
+
+    response = client.get(url("poolcustomer", "changelist"))
+    assert response.status_code == (200 if browses else 403)
+    if browses:
+        assert [lead.pk for lead in response.context["cl"].result_list] == [pooled.pk]
+        assert POOL_LEAD in response.content.decode() and POOL_CONTACT not in response.content.decode()
+
+    # The pool's rows open nowhere, for anyone.
+    for view in ("change", "delete", "history"):
+        response = client.get(url("poolcustomer", view, pooled.pk))
+        assert response.status_code == 403 if browses else response.status_code in (403, 404)
+        assert POOL_CONTACT not in response.content.decode()
+    assert client.get(url("poolcustomer", "add")).status_code == 403
+
+    # The lead itself, its history, its follow-up and their versions: managers only, until someone claims it.
+    follow_up = pooled.follow_ups.get()
+    pages = [
+        url("customer", "change", pooled.pk),
+        url("customer", "history", pooled.pk),
+        reverse("admin:crm_customer_simple_history", args=[pooled.pk, pooled.history.earliest().history_id]),
+        url("followup", "change", follow_up.pk),
+        url("followup", "history", follow_up.pk),
+    ]
+    for page in pages:
+        response = client.get(page)
+        if sees_contacts:
+            assert response.status_code == 200, page
+        else:
+            assert response.status_code in (403, 404), page
+            assert POOL_CONTACT not in response.content.decode(), page
+
+    # Not offered where a customer is chosen.
+    if role != roles.TEACHER:
+        response = client.get(
+            reverse("admin:autocomplete"), {"app_label": "crm", "model_name": "payment", "field_name": "customer"}
+        )
+        assert (str(pooled.pk) in {r["id"] for r in response.json()["results"]}) == sees_contacts
+
+    # Forged moves change nothing: an assignment (and a claim) by a teacher, an assignment or a release by a
+    # salesperson.
+    if role in (roles.TEACHER, roles.SALES):
+        client.post(
+            url("poolcustomer", "changelist"),
+            {"action": "assign", ACTION_CHECKBOX_NAME: [pooled.pk], "apply": "1", "user": actor.pk},
+        )
+        if role == roles.TEACHER:
+            client.post(url("poolcustomer", "changelist"), {"action": "claim", ACTION_CHECKBOX_NAME: [pooled.pk]})
+        mine = factories.CustomerFactory(consultant=sales)
+        client.post(
+            url("customer", "changelist"),
+            {"action": "release", ACTION_CHECKBOX_NAME: [mine.pk], "apply": "1", "reason": "forged"},
+        )
+        assert Customer.objects.get(pk=pooled.pk).consultant is None
+        assert Customer.objects.get(pk=mine.pk).consultant == sales

@@ -60,3 +60,4 @@ def test_seed_demo_is_idempotent():
     call_command("seed_demo", stdout=out)
     assert (Customer.objects.count(), FollowUp.objects.count()) == counts
     assert "sales-demo-2026" in out.getvalue()
+    assert Customer.objects.filter(consultant__isnull=True, pooled_at__isnull=False).count() == 6  # the lead pool

@@ -8,7 +8,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.admin.customer import PickUserForm
+from crm.admin.actions import PickUserForm
 from crm.models import Customer
 from tests import factories
 

@@ -16,27 +16,28 @@ REFUSED = {302, 403}
 # role -> (admin changelists it opens, changelists it is refused)
 PAGES = {
     roles.SALES: (
-        ["customer", "followup", "enrollment", "payment"],
+        ["customer", "poolcustomer", "followup", "enrollment", "payment"],
         ["courserecord", "studyrecord", "student", "contracttemplate", "auth:user", "auth:group"],
     ),
     roles.SALES_MANAGER: (
-        ["customer", "followup", "enrollment", "payment", "tag"],
+        ["customer", "poolcustomer", "followup", "enrollment", "payment", "tag"],
         ["courserecord", "studyrecord", "contracttemplate", "auth:user", "auth:group"],
     ),
     roles.TEACHER: (
         ["classgrade", "courserecord", "studyrecord"],
-        ["customer", "followup", "enrollment", "payment", "tag", "contracttemplate", "auth:user"],
+        ["customer", "poolcustomer", "followup", "enrollment", "payment", "tag", "contracttemplate", "auth:user"],
     ),
     roles.SCHOOL_ADMIN: (
-        ["customer", "followup", "enrollment", "payment", "classgrade", "courserecord", "studyrecord", "student"]
+        ["customer", "poolcustomer", "followup", "enrollment", "payment", "classgrade", "courserecord"]
+        + ["studyrecord", "student"]
         + ["branch", "course", "contracttemplate", "tag", "auth:user", "auth:group"],
         [],
     ),
 }
 
 MENUS = {
-    roles.SALES: {"customers", "follow-ups", "enrollments", "payments"},
-    roles.SALES_MANAGER: {"customers", "follow-ups", "enrollments", "payments", "tags", "lead imports"},
+    roles.SALES: {"customers", "lead pool", "follow-ups", "enrollments", "payments"},
+    roles.SALES_MANAGER: {"customers", "lead pool", "follow-ups", "enrollments", "payments", "tags", "lead imports"},
     roles.TEACHER: {"classes", "lessons", "study records"},
 }
 

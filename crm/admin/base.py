@@ -9,6 +9,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from crm import access, roles
 from crm.money_format import format_money
+from crm.phones import normalize_phone
 
 
 def money_column(model, field_name: str):
@@ -41,6 +42,18 @@ class RowAccessMixin:
         if field is not None and hasattr(field, "queryset"):
             field.queryset = access.restrict(request.user, field.queryset)
         return field
+
+
+class PhoneSearchMixin:
+    """A search for a whole phone number, in any spelling ("138 0013 8000"), finds the row by its stored form."""
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            phone = normalize_phone(search_term)
+        except ValidationError:
+            return queryset, may_have_duplicates
+        return queryset | self.get_queryset(request).filter(phone=phone), may_have_duplicates
 
 
 class CRMAdmin(RowAccessMixin, admin.ModelAdmin):

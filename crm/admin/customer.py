@@ -16,9 +16,11 @@ from crm.models import Customer, FollowUp
 from crm.phones import format_phone, normalize_phone
 from crm.resources import CustomerResource
 from crm.services import enrollment as enrollments
-from crm.services import leads, privacy
+from crm.services import leads, pool, privacy
 
-from .base import CRMHistoryAdmin, CRMStackedInline
+from . import actions
+from .actions import person_name
+from .base import CRMHistoryAdmin, CRMStackedInline, PhoneSearchMixin
 from .exports import SpreadsheetExportMixin
 from .filters import DashboardFilter
 from .lead_import import LeadImportViewsMixin
@@ -43,31 +45,18 @@ class CustomerAdminForm(forms.ModelForm):
             "consultant",
         ]
 
+    def clean_consultant(self):
+        consultant = self.cleaned_data.get("consultant")
+        if self.instance.consultant_id and consultant is None:
+            raise forms.ValidationError(leads.USE_POOL_ACTIONS, code="use_pool_actions")
+        return consultant
+
     def clean_phone(self):
         phone = normalize_phone(self.cleaned_data["phone"])
         existing = Customer.objects.select_related("consultant").filter(phone=phone).exclude(pk=self.instance.pk)
         if existing:
             raise forms.ValidationError(leads.duplicate_phone_message(existing[0]), code="duplicate_phone")
         return phone
-
-
-def person_name(user) -> str:
-    return user.get_full_name() or user.get_username()
-
-
-class ConsultantChoiceField(forms.ModelChoiceField):
-    """Each consultant by name, with the open leads they already have (selectors.consultants_with_open_leads)."""
-
-    def label_from_instance(self, user):
-        count = user.open_leads
-        return ngettext("%(name)s (%(count)d open lead)", "%(name)s (%(count)d open leads)", count) % {
-            "name": person_name(user),
-            "count": count,
-        }
-
-
-class PickUserForm(forms.Form):
-    user = ConsultantChoiceField(label=_("Consultant"), queryset=selectors.consultants_with_open_leads())
 
 
 class FollowUpInline(CRMStackedInline):
@@ -105,7 +94,7 @@ class ArchivedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Customer)
-class CustomerAdmin(LeadImportViewsMixin, SpreadsheetExportMixin, CRMHistoryAdmin):
+class CustomerAdmin(PhoneSearchMixin, LeadImportViewsMixin, SpreadsheetExportMixin, CRMHistoryAdmin):
     history_revert = False  # written through services only
     form = CustomerAdminForm
     import_export_change_list_template = "admin/import_export/change_list_import_export.html"
@@ -128,13 +117,30 @@ class CustomerAdmin(LeadImportViewsMixin, SpreadsheetExportMixin, CRMHistoryAdmi
     search_fields = ["name", "phone", "qq", "wechat", "email"]
     search_help_text = _("Search by name, phone, QQ, WeChat or email.")
     autocomplete_fields = ["referrer", "consult_courses", "tags"]
-    readonly_fields = ["created_at", "updated_at", "archived_at"]
+    readonly_fields = [
+        "channel",
+        "created_at",
+        "updated_at",
+        "archived_at",
+        "assigned_at",
+        "previous_consultant",
+        "pooled_at",
+        "pool_reason",
+        "pool_note",
+    ]
     inlines = [FollowUpInline]
-    actions = ["reassign", "share", "unshare", "merge", "archive", "restore"]
+    actions = ["reassign", "share", "unshare", "release", "merge", "archive", "restore"]
     fieldsets = [
         (_("Contact"), {"fields": ["name", "phone", "qq", "wechat", "email"]}),
-        (_("Lead"), {"fields": ["source", "branch", "referrer", "consult_courses", "tags", "content", "status"]}),
-        (_("Owner"), {"fields": ["consultant", "created_at", "updated_at", "archived_at"]}),
+        (
+            _("Lead"),
+            {"fields": ["source", "channel", "branch", "referrer", "consult_courses", "tags", "content", "status"]},
+        ),
+        (_("Owner"), {"fields": ["consultant", "assigned_at", "created_at", "updated_at", "archived_at"]}),
+        (
+            _("Lead pool"),
+            {"fields": ["previous_consultant", "pooled_at", "pool_reason", "pool_note"], "classes": ["collapse"]},
+        ),
     ]
 
     def get_urls(self):
@@ -234,8 +240,10 @@ class CustomerAdmin(LeadImportViewsMixin, SpreadsheetExportMixin, CRMHistoryAdmi
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
-        if not request.user.has_perm("crm.reassign_customer"):
-            fields.append("consultant")  # a salesperson's customers are theirs; only managers move them
+        if not request.user.has_perm("crm.reassign_customer") or (obj and obj.consultant_id is None):
+            # A salesperson's customers are theirs; only managers move them. A pooled lead leaves the pool by a
+            # claim or an assignment from the pool list.
+            fields.append("consultant")
         return fields
 
     def get_export_queryset(self, request):
@@ -250,15 +258,6 @@ class CustomerAdmin(LeadImportViewsMixin, SpreadsheetExportMixin, CRMHistoryAdmi
         if db_field.name == "consultant":
             kwargs["queryset"] = selectors.consultants()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def get_search_results(self, request, queryset, search_term):
-        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        # "138 0013 8000" finds +8613800138000: the typed phone is compared in its stored form too.
-        try:
-            phone = normalize_phone(search_term)
-        except forms.ValidationError:
-            return queryset, may_have_duplicates
-        return queryset | self.get_queryset(request).filter(phone=phone), may_have_duplicates
 
     def save_model(self, request, obj, form, change):
         leads.customer_save(customer=obj, by=request.user)
@@ -280,23 +279,10 @@ class CustomerAdmin(LeadImportViewsMixin, SpreadsheetExportMixin, CRMHistoryAdmi
     def has_reassign_permission(self, request):
         return request.user.has_perm("crm.reassign_customer")
 
-    def _pick_user(self, request, queryset, *, action, title, intro, submit_label):
+    def _pick_user(self, request, queryset, **page):
         """The picked user when the intermediate form was submitted and valid, else the page that asks."""
-        form = PickUserForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            return form.cleaned_data["user"], None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "intro": intro,
-            "submit_label": submit_label,
-            "opts": self.model._meta,
-            "queryset": queryset,
-            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
-            "action": action,
-            "form": form,
-        }
-        return None, TemplateResponse(request, "admin/crm/pick_user_action.html", context)
+        data, response = actions.ask(self, request, queryset, actions.PickUserForm, **page)
+        return (data["user"], None) if data else (None, response)
 
     @admin.action(description=_("Reassign selected customers to another consultant"), permissions=["reassign"])
     def reassign(self, request, queryset):
@@ -311,8 +297,9 @@ class CustomerAdmin(LeadImportViewsMixin, SpreadsheetExportMixin, CRMHistoryAdmi
         if page:
             return page
         with transaction.atomic():
-            customers = list(queryset.select_for_update())  # counted now: after the move, a list filtered by
-            for customer in customers:  # the old consultant holds none of them
+            # Counted now: after the move, a list filtered by the old consultant holds none of them.
+            customers = list(queryset.select_for_update(of=("self",)))  # not the consultant's row (may be none)
+            for customer in customers:
                 leads.customer_reassign(customer=customer, to=user, by=request.user)
         count = len(customers)
         self.message_user(
@@ -358,6 +345,39 @@ class CustomerAdmin(LeadImportViewsMixin, SpreadsheetExportMixin, CRMHistoryAdmi
         count = leads.customer_unshare(customers=queryset, with_user=user, by=request.user)
         self.message_user(
             request, _("Stopped %(count)d shares with %(user)s.") % {"count": count, "user": person_name(user)}
+        )
+        return None
+
+    @admin.action(description=_("Release the selected customers to the lead pool"), permissions=["reassign"])
+    def release(self, request, queryset):
+        data, page = actions.ask(
+            self,
+            request,
+            queryset,
+            actions.ReasonForm,
+            action="release",
+            title=_("Release to the lead pool"),
+            intro=_(
+                "These customers will have no consultant: any salesperson may claim them from the lead pool. "
+                "Students and customers with an enrollment under way stay with their consultant."
+            ),
+            submit_label=_("Release to the pool"),
+        )
+        if page:
+            return page
+        actions.apply_each(
+            self,
+            request,
+            queryset,
+            lambda customer: pool.pool_release(customer=customer, reason=data["reason"], by=request.user),
+            lambda count: (
+                ngettext(
+                    "%(count)d customer went back to the lead pool.",
+                    "%(count)d customers went back to the lead pool.",
+                    count,
+                )
+                % {"count": count}
+            ),
         )
         return None
 

@@ -19,12 +19,15 @@ class DueFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return [
+            ("now", _("Due today or overdue")),
             ("today", _("Due today")),
             ("overdue", _("Overdue")),
             ("week", _("Due in the next 7 days")),
         ]
 
     def queryset(self, request, queryset):
+        if self.value() == "now":
+            return selectors.due_now(queryset)
         if self.value() == "today":
             return selectors.due_today(queryset)
         if self.value() == "overdue":
@@ -42,10 +45,15 @@ class FollowUpAdmin(CRMHistoryAdmin):
     search_fields = ["customer__name", "customer__phone", "content"]
     autocomplete_fields = ["customer"]
     readonly_fields = ["consultant", "created_at"]
+    # The top bar's count of a person's calls to make links here narrowed to the leads they own.
+    OWNER_LOOKUP = "customer__consultant__id__exact"
     fieldsets = [
         (None, {"fields": ["customer", "content", "intention", "next_follow_up"]}),
         (_("Record"), {"fields": ["consultant", "created_at"]}),
     ]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup == self.OWNER_LOOKUP or super().lookup_allowed(lookup, value, request)
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)

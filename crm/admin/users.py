@@ -1,4 +1,4 @@
-"""Staff accounts, with the roles they hold shown in the list."""
+"""Staff accounts, with the roles they hold shown in the list, and their profile (web leads, email language)."""
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -7,16 +7,35 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from crm import selectors
+from crm.models import StaffProfile
 from crm.services import accounts
 
 User = get_user_model()
 admin.site.unregister(User)
 
 
+class StaffProfileInline(admin.StackedInline):
+    model = StaffProfile
+    fields = ["takes_web_leads", "branch", "language"]
+    can_delete = False
+    verbose_name_plural = _("web leads and emails")
+
+
 @admin.register(User)
 class CRMUserAdmin(UserAdmin):
-    list_display = ["username", "first_name", "last_name", "email", "roles", "is_active", "last_login"]
-    list_filter = ["groups", "is_active", "is_staff"]
+    list_display = [
+        "username",
+        "first_name",
+        "last_name",
+        "email",
+        "roles",
+        "takes_web_leads",
+        "is_active",
+        "last_login",
+    ]
+    list_filter = ["groups", "is_active", "is_staff", "staff_profile__takes_web_leads"]
+    list_select_related = ["staff_profile"]
+    inlines = [StaffProfileInline]
     actions = ["clear_lockouts"]
 
     def get_queryset(self, request):
@@ -31,6 +50,11 @@ class CRMUserAdmin(UserAdmin):
     @admin.display(description=_("roles"))
     def roles(self, user):
         return ", ".join(g.name for g in user.groups.all())
+
+    @admin.display(description=_("takes web leads"), boolean=True)
+    def takes_web_leads(self, user):
+        profile = getattr(user, "staff_profile", None)
+        return bool(profile and profile.takes_web_leads)
 
     @admin.action(
         description=_("Let the selected users sign in again (clear wrong-password lockouts)"), permissions=["change"]

@@ -3,9 +3,11 @@
 from .academics import CalendarFeed, CourseRecord, Student, StudyRecord
 from .enrollment import Enrollment, EnrollmentDocument, Payment
 from .imports import LeadImport, LeadImportRow
-from .leads import Customer, CustomerUserObjectPermission, FollowUp
+from .leads import Customer, CustomerUserObjectPermission, FollowUp, PoolReason
 from .org import Branch, ClassGrade, ContractTemplate, Course, Tag
+from .pool import PoolCustomer, PoolMove
 from .privacy import PersonalDataAccess
+from .staff import StaffProfile
 
 __all__ = [
     "Branch",
@@ -23,6 +25,10 @@ __all__ = [
     "LeadImportRow",
     "Payment",
     "PersonalDataAccess",
+    "StaffProfile",
+    "PoolCustomer",
+    "PoolMove",
+    "PoolReason",
     "Student",
     "StudyRecord",
     "Tag",

@@ -13,6 +13,11 @@ from crm.phones import PhoneNumberField
 from .org import Branch, Course, Tag
 
 
+class PoolReason(models.TextChoices):
+    IDLE = "idle", _("left without follow-up")
+    RELEASED = "released", _("released by a manager")
+
+
 class Customer(models.Model):
     class Source(models.TextChoices):
         REFERRAL = "referral", _("referral")
@@ -35,6 +40,9 @@ class Customer(models.Model):
     wechat = models.CharField(_("WeChat"), max_length=64, blank=True)
     email = models.EmailField(_("email"), blank=True)
     source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.OTHER)
+    # Where a web lead came from: the ?src= and utm_* parameters of the page the inquiry was sent from. The
+    # database fills it in for writers that name their columns (the lead import's INSERT … SELECT).
+    channel = models.CharField(_("channel"), max_length=255, blank=True, editable=False, db_default="")
     referrer = models.ForeignKey(
         "self", models.SET_NULL, null=True, blank=True, related_name="referrals", verbose_name=_("referred by")
     )
@@ -48,8 +56,41 @@ class Customer(models.Model):
     content = models.TextField(_("inquiry"), blank=True, help_text=_("What the customer asked about."))
     tags = models.ManyToManyField(Tag, blank=True, related_name="customers", verbose_name=_("tags"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
+    # No consultant: the lead is in the pool (公海), where any salesperson may claim it.
     consultant = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.PROTECT, related_name="customers", verbose_name=_("consultant")
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="customers",
+        verbose_name=_("consultant"),
+    )
+    # When the consultant got the lead (created, claimed, assigned); empty: since it was created.
+    assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True, editable=False)
+    # The lead's last stay in the pool: when it went there, why, and whose it was (who may not claim it back
+    # for settings.POOL_RECLAIM_DAYS days).
+    pooled_at = models.DateTimeField(_("returned to the pool at"), null=True, blank=True, editable=False)
+    # Database defaults too: the bulk import inserts leads in SQL of its own.
+    pool_reason = models.CharField(
+        _("why it returned"),
+        max_length=16,
+        choices=PoolReason.choices,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+    )
+    pool_note = models.CharField(
+        _("release reason"), max_length=255, blank=True, default="", db_default="", editable=False
+    )
+    previous_consultant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("previous consultant"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -70,6 +111,7 @@ class Customer(models.Model):
             ("export_customer", _("Can export customers")),
             ("archive_customer", _("Can archive and restore customers")),
             ("erase_customer", _("Can erase a person's data on their request")),
+            ("claim_customer", _("Can claim leads from the pool")),
         ]
         constraints = [
             # Optional contacts are unique only when given.
@@ -81,6 +123,8 @@ class Customer(models.Model):
             # The owner's list, newest first, and the dashboard's per-salesperson date ranges.
             models.Index(fields=["consultant", "-created_at"], name="customer_owner_created"),
             models.Index(fields=["status", "created_at"], name="customer_status_created"),
+            # The pool list, newest returns first.
+            models.Index(fields=["-pooled_at", "-id"], condition=Q(consultant__isnull=True), name="customer_pool"),
         ]
 
     def __str__(self):

@@ -488,14 +488,14 @@ def _insert_new_customers(lead_import: LeadImport, now) -> None:
     """INSERT … SELECT from the staged rows: one statement however many leads are new."""
     q = connection.ops.quote_name
     copied = ["name", "phone", "qq", "wechat", "email", "source", "content", "consultant_id", "branch_id"]
-    columns = ", ".join(q(c) for c in [*copied, "status", "created_at", "updated_at"])
+    columns = ", ".join(q(c) for c in [*copied, "status", "created_at", "updated_at", "assigned_at"])
     selected = ", ".join(q(c) for c in copied)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {q(Customer._meta.db_table)} ({columns}) "
-            f"SELECT {selected}, %s, %s, %s FROM {q(LeadImportRow._meta.db_table)} "
+            f"SELECT {selected}, %s, %s, %s, %s FROM {q(LeadImportRow._meta.db_table)} "
             f"WHERE lead_import_id = %s AND outcome = %s",
-            [Customer.Status.NEW, now, now, lead_import.pk, Outcome.NEW],
+            [Customer.Status.NEW, now, now, now, lead_import.pk, Outcome.NEW],
         )
 
 

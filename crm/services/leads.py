@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Customer, CustomerUserObjectPermission, Enrollment, FollowUp
+from crm.services import pool
 
 DUPLICATE_PHONE = _("This phone number belongs to a customer of %(owner)s.")
 DUPLICATE_PHONE_UNOWNED = _("This phone number already belongs to a customer.")
@@ -15,6 +16,10 @@ NOT_ALLOWED_TO_SHARE = _("Only sales managers can share customers.")
 NOT_ALLOWED_TO_ARCHIVE = _("Only sales managers and school administrators can archive customers.")
 ARCHIVED = _("Archived")
 RESTORED = _("Restored from the archive")
+USE_POOL_ACTIONS = _(
+    "A lead goes to the pool with the action “Release to the pool”, and leaves it when someone claims it or a "
+    "manager assigns it from the lead pool."
+)
 OPEN_ENROLLMENT_STATUSES = [Enrollment.Status.LINK_SENT, Enrollment.Status.SUBMITTED]
 
 
@@ -27,15 +32,23 @@ def duplicate_phone_message(existing: Customer) -> str:
 
 @transaction.atomic
 def customer_save(*, customer: Customer, by) -> Customer:
-    """Save a customer; a new one without an owner becomes the creator's, a change of owner hands it over."""
-    if customer.pk is None and customer.consultant_id is None:
+    """Save a customer; a new one without an owner becomes the creator's, a change of owner hands it over.
+
+    Leads enter and leave the pool only through crm.services.pool, whose rules (claim limits, reasons) apply.
+    """
+    adding = customer.pk is None
+    if adding and customer.consultant_id is None:
         customer.consultant = by
     previous_owner = (
-        Customer.objects.filter(pk=customer.pk).values_list("consultant_id", flat=True).first() if customer.pk else None
+        None if adding else Customer.objects.filter(pk=customer.pk).values_list("consultant_id", flat=True).first()
     )
+    if not adding and (previous_owner is None) != (customer.consultant_id is None):
+        raise ValidationError({"consultant": USE_POOL_ACTIONS})
     owner_changes = previous_owner is not None and previous_owner != customer.consultant_id
     if owner_changes and not by.has_perm("crm.reassign_customer"):
         raise PermissionDenied(NOT_ALLOWED_TO_REASSIGN)
+    if adding or owner_changes:
+        customer.assigned_at = timezone.now()
     customer._history_user = by
     customer.full_clean(exclude=["consult_courses", "tags"])
     customer.save()
@@ -74,6 +87,8 @@ def customer_reassign(*, customer: Customer, to, by) -> Customer:
     """Move a customer to another consultant; access, open enrollments and history move with it."""
     if to.pk == customer.consultant_id:
         return customer
+    if customer.consultant_id is None:
+        return pool.pool_assign(customer=customer, to=to, by=by)
     customer.consultant = to
     return customer_save(customer=customer, by=by)
 

@@ -51,7 +51,7 @@ def person_export(*, customer: Customer, by) -> bytes:
         | {
             "campus": str(customer.branch or ""),
             "courses of interest": [str(c) for c in customer.consult_courses.all()],
-            "consultant": customer.consultant.get_username(),
+            "consultant": customer.consultant.get_username() if customer.consultant else "",
         },
         "follow_ups": [
             _fields(f, ["created_at", "intention", "content", "next_follow_up"])

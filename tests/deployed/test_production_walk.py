@@ -3,8 +3,8 @@
 A fresh database, `collectstatic`, `migrate`, `seed_demo`, gunicorn with DEBUG off behind what a TLS proxy
 sends (on PostgreSQL with Redis as cache and session store, as `make prod` runs). Each staff login opens the
 dashboard, every page its menu links to, each list's add page and first row (its change and history pages);
-the student walks the portal. Every static file those pages reference is fetched. The first wave passed
-every in-process test and still answered 500 here on every admin page."""
+the student walks the portal; a visitor reads the catalogue and sends an inquiry. Every static file those pages
+reference is fetched. The first wave passed every in-process test and still answered 500 here on every admin page."""
 
 import json
 import re
@@ -16,6 +16,7 @@ from tests.deployed.server import (
     Client,
     FreshDatabase,
     Gunicorn,
+    csrf_token,
     inline_scripts_outside_policy,
     links_in,
     manage,
@@ -161,6 +162,26 @@ def test_the_student_walks_the_portal(deployed):
     assert any(path.startswith("/portal/classes/") for path in walk.seen), "the student sees no class"
     assert not failures, "\n".join(failures) + "\n" + deployed.log.read_text()[-4000:]
     assert client.get("/admin/").status == 302  # a student is sent to the login, never shown the admin
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_visitor_reads_the_catalogue_and_asks_about_a_course(deployed, language):
+    client = Client(deployed.port, language=language)
+    walk = Walk(client, f"visitor-{language}")
+    catalogue = walk.open("/courses/?utm_source=wechat")
+    assert catalogue is not None, walk.failures
+    ask = next(path for path in links_in(catalogue.text, "/courses/") if path.startswith("/inquiry/?course="))
+    form = walk.open(ask)
+    assert form is not None, walk.failures
+    course = re.search(r"course=(\d+)", ask).group(1)
+    fields = {"name": "Zhou Xun", "phone": "135 0013 5000", "course": course, "message": "Evening classes?"}
+    answer = client.post(ask, {"csrfmiddlewaretoken": csrf_token(form.text), **fields})
+    assert answer.status == 302 and answer.headers["Location"] == "/inquiry/thanks/", answer.status
+    walk.open("/inquiry/thanks/")
+    failures = walk.failures + fetch_static(client, walk.static)
+
+    server_errors = [entry for entry in client.log if entry[2] >= 500]
+    assert not failures and not server_errors, "\n".join(failures) + "\n" + deployed.log.read_text()[-4000:]
 
 
 @pytest.mark.parametrize("path", ["/admin/login/", "/portal/login/", "/portal/password/reset/"])

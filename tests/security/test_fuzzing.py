@@ -14,7 +14,7 @@ import logging
 import os
 from collections import Counter
 from contextlib import contextmanager, suppress
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -31,7 +31,7 @@ from openpyxl import Workbook
 
 from crm import links
 from crm.lead_files import COLUMNS, CSV_MAX_CELL, LeadFileError, open_lead_file
-from crm.models import Customer, Enrollment, LeadImport, LeadImportRow, Payment, Student
+from crm.models import Customer, Enrollment, FollowUp, LeadImport, LeadImportRow, Payment, Student
 from crm.services import enrollment as enrollments
 from crm.services import lead_import as service
 from tests import factories, files
@@ -319,6 +319,58 @@ def test_the_password_reset_takes_anything(student):
 
     ask_for_a_link()
     assert seen["sent"] and seen["not sent"], seen
+
+
+# --- the inquiry form ------------------------------------------------------------------------------------------
+
+INQUIRY_FIELDS = ["name", "phone", "course", "campus", "message", "website"]
+INQUIRY_QUERY = ["course", "src", "utm_source", "utm_medium", "utm_campaign"]
+
+
+def test_the_inquiry_form_takes_anything(sales):
+    """Any field changed or dropped, any campaign in the address: never a 5xx; a refusal writes nothing, a bot's
+    filled honeypot is thanked and writes nothing, and an accepted inquiry is one follow-up (and one lead at most)."""
+    course = factories.CourseFactory()
+    factories.CustomerFactory(consultant=sales, phone="+8613800138000")
+    seen = Counter()
+
+    def rows():
+        return Customer.objects.count(), FollowUp.objects.count(), Customer.history.count()
+
+    @FUZZ
+    @given(
+        changed=st.dictionaries(st.sampled_from(INQUIRY_FIELDS), st.one_of(st.none(), texts()), max_size=4),
+        query=st.dictionaries(st.sampled_from(INQUIRY_QUERY), texts(), max_size=3),
+        phone=st.sampled_from(["139 0013 9000", "138 0013 8000"]),
+        extra=extra_fields(),
+    )
+    def send(changed, query, phone, extra):
+        data = {**extra, "name": "Li Lei", "phone": phone, "course": str(course.pk), "campus": "", "message": "Hi"}
+        for name, value in changed.items():
+            if value is None:
+                data.pop(name, None)
+            else:
+                data[name] = value
+        before = rows()
+
+        with rolled_back():
+            response = Client().post(f"{reverse('inquiry')}?{urlencode(query)}", data)
+            after = rows()
+
+        assert response.status_code < 500
+        seen[response.status_code] += 1
+        if response.status_code != 302:
+            assert response.status_code == 400 and after == before
+            return
+        assert response.url == reverse("inquiry_thanks")
+        if data.get("website"):
+            seen["honeypot"] += 1
+            assert after == before
+        else:
+            assert after[1] == before[1] + 1 and after[0] - before[0] in (0, 1)
+
+    send()
+    assert seen[302] and seen[400] and seen["honeypot"], seen
 
 
 # --- lead files ------------------------------------------------------------------------------------------------

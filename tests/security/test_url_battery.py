@@ -58,11 +58,13 @@ from crm.models import (
     LeadImportRow,
     Payment,
     PersonalDataAccess,
+    PoolCustomer,
+    PoolMove,
     Student,
     StudyRecord,
     Tag,
 )
-from crm.services import academics, lead_import
+from crm.services import academics, lead_import, pool
 from crm.services import calendars as calendar_feeds
 from crm.services import enrollment as enrollments
 from tests import factories, files
@@ -76,23 +78,26 @@ ROLES = [roles.SALES, roles.SALES_MANAGER, roles.TEACHER, roles.STUDENT, roles.S
 SALES_A, SALES_B = "Zq7SalesA", "Zq7SalesB"  # customers, follow-ups, enrollments, documents, payments, imports
 LESSON_A, LESSON_B = "Zq7LessonA", "Zq7LessonB"  # lessons, study records, homework
 CLASS_B = "Zq7CourseB, Zq7CampusB, semester 7"  # how class B is named wherever it is shown
-MARKERS = {SALES_A, SALES_B, CLASS_B, LESSON_A, LESSON_B}
+# Leads in the pool (returned from salesperson A): their names show in the pool list, their contacts only to
+# managers and school admins until someone claims them.
+POOLED, POOL_CONTACT = "Zq7Pooled", "Zq7PoolContact"
+MARKERS = {SALES_A, SALES_B, CLASS_B, LESSON_A, LESSON_B, POOLED, POOL_CONTACT}
 # Teachers reach student A (their class), whose customer is therefore not marked; the course and campus names
 # are reference data everyone on the staff may look up, so only the class's full name marks it.
 FORBIDDEN = {
     ANONYMOUS: MARKERS,
     roles.STUDENT: MARKERS - {LESSON_A},
-    roles.SALES: {SALES_B, LESSON_A, LESSON_B},
+    roles.SALES: {SALES_B, LESSON_A, LESSON_B, POOL_CONTACT},
     roles.SALES_MANAGER: {LESSON_A, LESSON_B},
-    roles.TEACHER: {SALES_A, SALES_B, CLASS_B, LESSON_B},
+    roles.TEACHER: {SALES_A, SALES_B, CLASS_B, LESSON_B, POOLED, POOL_CONTACT},
     roles.SCHOOL_ADMIN: set(),
 }
 # Groups of rows (see `World.groups`) each role may not change.
-GROUPS = {"sales_a", "sales_b", "class_a", "class_b", "lesson_a", "lesson_b"}
+GROUPS = {"sales_a", "sales_b", "class_a", "class_b", "lesson_a", "lesson_b", "pool"}
 WRITE_PROTECTED = {
     ANONYMOUS: GROUPS,
     roles.STUDENT: GROUPS - {"lesson_a"},  # their own homework
-    roles.SALES: GROUPS - {"sales_a"},
+    roles.SALES: GROUPS - {"sales_a"},  # the pooled leads came back from them: they may not claim them yet
     roles.SALES_MANAGER: {"class_a", "class_b", "lesson_a", "lesson_b"},
     roles.TEACHER: GROUPS - {"lesson_a"},  # their own lessons and records
     roles.SCHOOL_ADMIN: set(),
@@ -220,9 +225,10 @@ class Side:
     record: StudyRecord
     lead_import: LeadImport
     access_entry: PersonalDataAccess
+    pooled: Customer
 
 
-def build_side(label: str, consultant, teacher, pupil_name: str, pupil_user=None) -> Side:
+def build_side(label: str, consultant, teacher, pupil_name: str, pooled_from: tuple, pupil_user=None) -> Side:
     """A salesperson's lead with everything that hangs on it, and a teacher's class with a student and a lesson."""
     sales, lesson_mark = f"Zq7Sales{label}", f"Zq7Lesson{label}"
     class_grade = factories.ClassGradeFactory(
@@ -273,7 +279,18 @@ def build_side(label: str, consultant, teacher, pupil_name: str, pupil_user=None
         access_entry=PersonalDataAccess.objects.create(
             user=consultant, username=consultant.username, action="export", detail=sales, rows=1
         ),
+        pooled=build_pooled(label, *pooled_from),
     )
+
+
+def build_pooled(label: str, returned_from, manager) -> Customer:
+    """A lead `manager` released to the pool from `returned_from` just now, with its contacts and a follow-up
+    naming them."""
+    lead = factories.CustomerFactory(consultant=returned_from, name=f"{POOLED}{label}", wechat=f"{POOL_CONTACT}{label}")
+    factories.FollowUpFactory(customer=lead, content=f"Add {POOL_CONTACT}{label} on WeChat")
+    pool.pool_release(customer=lead, reason="idle", by=manager)
+    lead.refresh_from_db()
+    return lead
 
 
 @dataclass
@@ -304,8 +321,8 @@ def quiet_and_fast(settings, monkeypatch):
 def world(sales, other_sales, manager, teacher, other_teacher, student_user, school_admin, quiet_and_fast):
     """Both sides, a live enrollment link of A's and a voided one of B's, and the rows each group of the write
     check covers (built once per role: the test's transaction undoes whatever the role's POSTs did)."""
-    own = build_side("A", sales, teacher, "Pupil A", pupil_user=student_user)
-    other = build_side("B", other_sales, other_teacher, f"{SALES_B} pupil")
+    own = build_side("A", sales, teacher, "Pupil A", (sales, manager), pupil_user=student_user)
+    other = build_side("B", other_sales, other_teacher, f"{SALES_B} pupil", (sales, manager))
     link = factories.EnrollmentFactory(
         customer=factories.CustomerFactory(consultant=sales, name="Link holder"), class_grade=own.class_grade
     )
@@ -334,6 +351,13 @@ def world(sales, other_sales, manager, teacher, other_teacher, student_user, sch
             StudyRecord.objects.filter(course_record__class_grade=side.class_grade),
             Student.objects.filter(pk=side.pupil.pk),
         ]
+    pooled = [own.pooled.pk, other.pooled.pk]
+    world.groups["pool"] = [
+        Customer.objects.filter(pk__in=pooled),
+        Customer.history.filter(id__in=pooled),
+        FollowUp.objects.filter(customer__in=pooled),
+        PoolMove.objects.filter(customer__in=pooled),
+    ]
     assert set(world.groups) == GROUPS
     return world
 
@@ -377,6 +401,7 @@ def snapshot(world: World, names) -> dict[str, str]:
 # model -> the row of a side an admin URL of that model is tried with
 SIDE_ROWS = {
     Customer: lambda side: side.customer,
+    PoolCustomer: lambda side: side.pooled,
     FollowUp: lambda side: side.follow_up,
     Enrollment: lambda side: side.enrollment,
     Payment: lambda side: side.payment,
@@ -649,6 +674,9 @@ def test_the_resolver_walk_finds_every_kind_of_url():
     expected = {
         "health",
         "set_language",
+        "catalogue",
+        "inquiry",
+        "inquiry_thanks",
         "enrollment_form",
         "enrollment_document_upload",
         "portal:homework_file",
@@ -683,6 +711,7 @@ def test_every_url_for_every_role(world, role):
             # (the approve step's fields are on the audit desk of a submitted enrollment; the battery's are not)
             "admin/crm/courserecord/calendar/",
             "enroll/<token>/",
+            "inquiry/",
             "portal/password/reset/",
         } <= set(battery.fields)
     # The marker check can fail: what the role may reach shows up somewhere.

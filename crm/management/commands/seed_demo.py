@@ -21,6 +21,8 @@ from crm.models import (
     Customer,
     FollowUp,
     Payment,
+    PoolReason,
+    StaffProfile,
     Student,
     StudyRecord,
     Tag,
@@ -61,6 +63,9 @@ class Command(BaseCommand):
                 user.set_password(spec["password"])
                 user.save()
             user.groups.add(Group.objects.get(name=spec["role"]))
+            StaffProfile.objects.get_or_create(
+                user=user, defaults={"takes_web_leads": spec.get("takes_web_leads", False)}
+            )
             users[spec["username"]] = user
         return users
 
@@ -135,7 +140,41 @@ class Command(BaseCommand):
                         intention=intentions[i % 3],
                         next_follow_up=today + datetime.timedelta(days=(i % 5) - 2),
                     )
+        self.pool(names, users, courses, branches)
         self.student(users, classes)
+
+    def pool(self, names, users, courses, branches):
+        """A few leads in the pool: gone idle at sales2's or released by the manager, one of them sales's own."""
+        now = timezone.now()
+        for i in range(6):
+            previous = users["sales"] if i == 0 else users["sales2"]
+            pooled_at = now - datetime.timedelta(days=1 + 4 * i)
+            customer, created = Customer.objects.get_or_create(
+                phone=f"+8613990{i:06d}",
+                defaults={
+                    "name": names[(i + 3) % len(names)],
+                    "source": Customer.Source.WEBSITE if i % 2 else Customer.Source.SEARCH_ADS,
+                    "status": Customer.Status.FOLLOWING,
+                    "branch": branches[i % len(branches)],
+                    "wechat": f"demo_pool_{i}",
+                    "content": "Asked about evening classes.",
+                    "consultant": None,
+                    "previous_consultant": previous,
+                    "pooled_at": pooled_at,
+                    "pool_reason": PoolReason.RELEASED if i == 5 else PoolReason.IDLE,
+                    "pool_note": "Wants a consultant at another campus." if i == 5 else "",
+                },
+            )
+            if not created:
+                continue
+            customer.consult_courses.add(courses[i % len(courses)])
+            follow_up = FollowUp.objects.create(
+                customer=customer,
+                consultant=previous,
+                content="Called twice, no answer; sent the price list by WeChat.",
+                intention=FollowUp.Intention.UNDECIDED,
+            )
+            FollowUp.objects.filter(pk=follow_up.pk).update(created_at=pooled_at - datetime.timedelta(days=20))
 
     def student(self, users, classes):
         user = users["student"]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0009_import_row_index'),
+        ('crm', '0011_lead_pool'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ import crm.models.academics
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0010_course_lessons'),
+        ('crm', '0012_course_lessons'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
