@@ -94,3 +94,9 @@ def test_students_and_anonymous_are_sent_to_sign_in(client, student_user):
     assert client.get(reverse("admin:search"), {"q": "Zhang"}).status_code == 302
     client.force_login(student_user)
     assert client.get(reverse("admin:search"), {"q": "Zhang"}).status_code == 302
+
+
+def test_a_pooled_lead_is_found_by_managers_not_by_salespeople(sales, manager, school):
+    factories.CustomerFactory(consultant=None, name="Pooled Zhou", phone="+8613955556666")
+    assert found(sales, "Pooled Zhou") == {} and found(sales, "139 5555 6666") == {}
+    assert found(manager, "139 5555 6666")["customers"] == ["Pooled Zhou"]
