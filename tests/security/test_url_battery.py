@@ -700,7 +700,7 @@ def test_every_url_for_every_role(world, role):
     assert not battery.failures, f"{len(battery.failures)} problems:\n" + "\n".join(battery.failures[:300])
     # It really went everywhere, with both methods.
     assert battery.visited == {(method, e.name) for e in PATTERNS for method in ("GET", "POST")}
-    assert battery.planned > 9 * len(PATTERNS)
+    assert battery.planned > 8 * len(PATTERNS)  # pages without parameters (search, calendars) plan one URL each
     assert battery.requests == 2 * battery.planned + len(PROBES) * len(battery.fields)
     assert battery.fields  # pages whose own form fields were also tried as query parameters
     if role == roles.SCHOOL_ADMIN:
