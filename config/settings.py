@@ -270,7 +270,8 @@ LOGGING = {
 # ------------------------------------------------------------------------------
 # The CRM itself
 # ------------------------------------------------------------------------------
-SCHOOL_NAME = env("CRM_SCHOOL_NAME", default="Training School CRM")
+# The school's own name: the public pages, the portal, emails and the admin's brand carry it.
+SCHOOL_NAME = env("CRM_SCHOOL_NAME", default="") or _("Bright Future Training School")
 SCHOOL_LOGO = env("CRM_SCHOOL_LOGO", default="crm/logo.svg")  # a static path
 PHONE_DEFAULT_REGION = env("CRM_PHONE_DEFAULT_REGION", default="CN")
 
@@ -303,9 +304,19 @@ JAZZMIN_SETTINGS = {
     "site_logo_classes": "",
     "welcome_sign": _("Welcome. Please sign in."),
     "copyright": SCHOOL_NAME,
-    "search_model": ["crm.Customer"],
+    "search_model": None,  # crm/admin/topbar.py draws the one search for every member of staff
     "user_avatar": None,
     "topmenu_links": [{"name": _("Dashboard"), "url": "admin:index"}],
+    "custom_links": {
+        "crm": [
+            {
+                "name": _("Lesson calendar"),
+                "url": "admin:crm_courserecord_calendar",
+                "icon": "fas fa-calendar-alt",
+                "permissions": ["crm.view_courserecord"],
+            }
+        ]
+    },
     "show_sidebar": True,
     "navigation_expanded": True,
     "order_with_respect_to": [

@@ -14,6 +14,8 @@ Rules:
   lessons and study records.
 - Lead imports: managers see all; a salesperson their own.
 - Personal data (ID numbers in full, a person's export): the customer's salesperson and managers.
+- A person's own lesson calendar and .ics feed: a student's classes, or the classes a member of staff teaches;
+  a feed's secret token reads its owner's calendar and nothing else.
 - Anything else a user has a model permission for is not row-restricted.
 """
 
@@ -21,6 +23,7 @@ from django.db.models import Model, Q, QuerySet
 
 from crm.models import (
     BalanceDue,
+    CalendarFeed,
     ClassGrade,
     CourseRecord,
     Customer,
@@ -169,3 +172,20 @@ def portal_classes(student: Student) -> QuerySet[ClassGrade]:
 def portal_records(student: Student) -> QuerySet[StudyRecord]:
     """The student's own study records: the only ones their portal shows or accepts homework for."""
     return StudyRecord.objects.filter(student=student)
+
+
+def calendar_lessons(user) -> QuerySet[CourseRecord]:
+    """The lessons on a person's own calendar and feed: a student's classes', or those of the classes they teach."""
+    if not user.is_active:
+        return CourseRecord.objects.none()
+    student = portal_student(user)
+    if student is not None:
+        return CourseRecord.objects.filter(class_grade__in=portal_classes(student).values("pk"))
+    taught = ClassGrade.teachers.through.objects.filter(user_id=user.pk).values("classgrade_id")
+    return CourseRecord.objects.filter(Q(class_grade_id__in=taught) | Q(teacher_id=user.pk))
+
+
+def feed_owner(token: str):
+    """The active user whose calendar feed `token` opens, or None (a revoked or unknown token opens nothing)."""
+    feed = CalendarFeed.objects.filter(token=token, user__is_active=True).select_related("user").first()
+    return feed.user if feed else None

@@ -4,10 +4,11 @@ import csv
 
 from django.contrib import admin
 from django.http import Http404, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from crm import reports
+from crm import reports, search
 from crm.forms import AdminLoginForm, DashboardFilterForm
 from crm.resources import escape_formula
 
@@ -18,7 +19,8 @@ class CRMAdminSite(admin.AdminSite):
 
     def get_urls(self):
         export = path("dashboard/<slug:key>.csv", self.admin_view(self.dashboard_export), name="dashboard_export")
-        return [export, *super().get_urls()]
+        one_search = path("search/", self.admin_view(self.search), name="search")
+        return [export, one_search, *super().get_urls()]
 
     def index(self, request, extra_context=None):
         form = DashboardFilterForm(request.GET or None)
@@ -39,3 +41,17 @@ class CRMAdminSite(admin.AdminSite):
         for row in table.rows:
             writer.writerow([escape_formula(str(cell.value if cell.value is not None else "")) for cell in row])
         return response
+
+    def search(self, request):
+        """The top bar's one search: what the person may reach, grouped; open to every member of staff."""
+        query = search.clean_query(request.GET.get("q", ""))
+        context = {
+            **self.each_context(request),
+            "title": _("Search"),
+            "query": query,
+            "too_short": 0 < len(query) < search.MIN_LENGTH,
+            "min_length": search.MIN_LENGTH,
+            "groups": search.search(request.user, query),
+            "searched": [source.title for source in search.searchable(request.user)],
+        }
+        return TemplateResponse(request, "admin/search.html", context)

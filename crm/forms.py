@@ -272,15 +272,23 @@ class AdminLoginForm(BoundedUsernameMixin, AdminAuthenticationForm):
 
 
 class PortalLoginForm(BoundedUsernameMixin, AuthenticationForm):
-    """Students log in with their phone number however they write it: "138 0013 8000" finds +8613800138000.
+    """Students log in with the phone they enrolled with, however they write it ("138 0013 8000"), or with their
+    username.
 
     The portal is for students: staff accounts sign in at the admin, where their sessions are the admin's.
     """
 
     error_messages = {
         **AuthenticationForm.error_messages,
+        "invalid_login": _(
+            "That mobile phone or username and password do not match. Check the number and the password and try again."
+        ),
         "staff": _("This is the students' portal. Staff sign in at the CRM's own sign-in page."),
     }
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].label = _("Mobile phone or username")
 
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
@@ -288,8 +296,4 @@ class PortalLoginForm(BoundedUsernameMixin, AuthenticationForm):
             raise ValidationError(self.error_messages["staff"], code="staff")
 
     def clean_username(self):
-        username = super().clean_username()
-        try:
-            return normalize_phone(username)
-        except ValidationError:
-            return username
+        return selectors.portal_username(super().clean_username())

@@ -18,6 +18,13 @@ LINK_REPLACED = _("This enrollment link was replaced by a newer one.")
 LINK_INVALID = _("This enrollment link is not valid. It may be incomplete: check that you copied all of it.")
 
 
+def public_url(request, path: str) -> str:
+    """An address to hand out (a student's link, a calendar feed): the school's public one when set, else the one
+    the request came in at."""
+    base = settings.PUBLIC_BASE_URL.rstrip("/")
+    return base + path if base else request.build_absolute_uri(path)
+
+
 class LinkError(Exception):
     """An enrollment link that cannot be used; `gone` links were real once (expired or replaced)."""
 

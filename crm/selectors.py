@@ -7,7 +7,8 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from crm import access, roles
-from crm.models import ClassGrade, Course, Customer, FollowUp, PoolMove
+from crm.models import ClassGrade, Course, Customer, FollowUp, PoolMove, Student
+from crm.phones import try_normalize_phone
 
 OPEN_LEAD_STATUSES = [Customer.Status.NEW, Customer.Status.FOLLOWING]
 
@@ -128,3 +129,11 @@ def pool_returns_from(user, since: datetime.datetime) -> QuerySet[Customer]:
         kind__in=[PoolMove.Kind.RETURNED, PoolMove.Kind.RELEASED], from_user=user, at__gte=since
     )
     return Customer.objects.filter(pk__in=moves.values("customer_id"))
+
+
+def portal_username(login: str) -> str:
+    """The account a portal login names: the student whose enrollment phone it is (any spelling), else the login
+    as typed (a username, or a phone that is itself the username)."""
+    phone = try_normalize_phone(login.strip())
+    username = Student.objects.filter(customer__phone=phone).values_list("user__username", flat=True).first()
+    return username or phone

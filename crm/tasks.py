@@ -1,5 +1,5 @@
 """The CRM's Celery tasks: each calls the same service as its management command (scheduled by
-django-celery-beat, see migration 0013_job_schedules)."""
+django-celery-beat, see migration 0014_job_schedules)."""
 
 from celery import shared_task
 

@@ -2,11 +2,13 @@
 
 from django.urls import include, path
 
-from crm.views import enrollment, inquiry, portal
+from crm.views import calendar, enrollment, inquiry, portal
 
 portal_patterns = [
     path("", portal.home, name="home"),
     path("classes/<int:pk>/", portal.class_detail, name="class_detail"),
+    path("calendar/", calendar.portal_calendar, name="calendar"),
+    path("calendar/feed/", calendar.portal_calendar_feed, name="calendar_feed"),
     path("homework/<int:record_pk>/", portal.homework_upload, name="homework_upload"),
     path("homework/<int:record_pk>/file/", portal.homework_file, name="homework_file"),
     path("password/reset/", portal.PasswordResetView.as_view(), name="password_reset"),
@@ -25,4 +27,5 @@ urlpatterns = [
     path("enroll/<str:token>/documents/", enrollment.enrollment_document_upload, name="enrollment_document_upload"),
     path("enroll/<str:token>/thanks/", enrollment.enrollment_thanks, name="enrollment_thanks"),
     path("portal/", include((portal_patterns, "portal"))),
+    path("calendar/<str:token>.ics", calendar.feed, name="calendar_feed"),
 ]

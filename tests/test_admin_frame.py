@@ -17,19 +17,17 @@ STAFF_ROLES = [name for name in roles.ROLE_PERMISSIONS if name != roles.STUDENT]
 
 
 @pytest.mark.parametrize("role", STAFF_ROLES)
-def test_the_top_bar_offers_a_search_only_where_it_opens(client, make_user, role):
+def test_the_top_bar_offers_the_one_search_to_every_member_of_staff(client, make_user, role):
     client.force_login(make_user(role))
     searches = TOP_BAR_SEARCH.findall(client.get(reverse("admin:index")).content.decode())
-    may_search = client.get(reverse("admin:crm_customer_changelist")).status_code == 200
-    assert searches == ([reverse("admin:crm_customer_changelist")] if may_search else [])
-    for action in searches:
-        assert client.get(action, {"q": "138"}).status_code == 200
+    assert searches == [reverse("admin:search")]
+    assert client.get(searches[0], {"q": "138"}).status_code == 200
 
 
-def test_a_teacher_has_no_customer_search(client, teacher):
+def test_a_teacher_is_offered_no_customer_search(client, teacher):
     client.force_login(teacher)
     page = client.get(reverse("admin:index")).content.decode()
-    assert "Search Customers" not in page and not TOP_BAR_SEARCH.search(page)
+    assert "Search Customers" not in page and "customers" not in page.lower().split('name="q"')[1][:200]
 
 
 def test_the_footer_names_the_school_not_the_software_version(client, sales, settings):
@@ -37,7 +35,7 @@ def test_the_footer_names_the_school_not_the_software_version(client, sales, set
     page = client.get(reverse("admin:index")).content.decode()
     footer = page[page.index('<footer class="app-footer') :]
     assert "Jazzmin" not in footer and "version" not in footer.lower()
-    assert settings.JAZZMIN_SETTINGS["copyright"] in footer
+    assert str(settings.JAZZMIN_SETTINGS["copyright"]) in footer
 
 
 def test_the_admin_loads_our_stylesheet_from_our_static_files(client, sales):

@@ -100,8 +100,8 @@ def test_documents_are_not_reachable_by_others(client_for, other_sales, teacher,
 
 def test_approve_from_the_desk(client_for, sales, submitted, django_capture_on_commit_callbacks):
     client = client_for(sales)
-    form = client.get(url("approve", submitted.pk))
-    assert form.context["form"].initial["amount"] == Decimal("9800.00")
+    desk = client.get(url("change", submitted.pk))
+    assert desk.context["approve_form"].initial["amount"] == Decimal("9800.00")
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url("approve", submitted.pk), {"amount": "9800.00", "method": "wechat_pay"})
     assert response.status_code == 302

@@ -46,6 +46,11 @@ class ClassGradeAdmin(CRMAdmin):
             )
         )
 
+    def get_list_display(self, request):
+        # A class's schedule is its lessons' calendar: shown to those who may open lessons.
+        shown = super().get_list_display(request)
+        return [*shown, "schedule"] if request.user.has_perm("crm.view_courserecord") else shown
+
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "teachers":
             kwargs["queryset"] = selectors.teachers()
@@ -67,3 +72,8 @@ class ClassGradeAdmin(CRMAdmin):
     def add_lesson(self, class_grade):
         url = reverse("admin:crm_courserecord_add") + f"?class_grade={class_grade.pk}"
         return format_html('<a href="{}" class="add-next-lesson">{}</a>', url, _("Add next lesson"))
+
+    @admin.display(description=_("schedule"))
+    def schedule(self, class_grade):
+        url = reverse("admin:crm_courserecord_calendar") + f"?class_grade={class_grade.pk}"
+        return format_html('<a href="{}" class="class-schedule">{}</a>', url, _("Calendar"))

@@ -9,10 +9,11 @@ from crm.models import ClassGrade, CourseRecord
 from crm.services import academics
 
 from .base import CRMAdmin
+from .lesson_calendar import LessonCalendarMixin
 
 
 @admin.register(CourseRecord)
-class CourseRecordAdmin(CRMAdmin):
+class CourseRecordAdmin(LessonCalendarMixin, CRMAdmin):
     list_display = [
         "class_grade",
         "day_num",

@@ -1,4 +1,5 @@
-"""The enrollment's admin page is the audit desk: the link, the student's data and documents, approve/reject/reopen."""
+"""The enrollment's admin page is the audit desk: the link, the student's data, documents and contract on one screen,
+and only the decision's buttons (approve with the payment, reject with a reason, reopen)."""
 
 from django import forms
 from django.conf import settings
@@ -10,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from crm import access, documents, ledger
+from crm import access, documents, ledger, links
 from crm.forms import ApproveForm, RejectForm
 from crm.id_numbers import mask_id_number
 from crm.models import Enrollment, EnrollmentDocument
@@ -19,20 +20,10 @@ from crm.services import enrollment as enrollments
 from crm.services import money, privacy
 from crm.uploads import file_response
 
-from .base import CRMHistoryAdmin, CRMTabularInline
+from .base import CRMHistoryAdmin
 
 MONEY_READONLY = ["discount_approved_by", "discount_approved_at", "ended_at"]
 STUDENT_FIELDS = ["id_type", "id_number", "birthday", "address", "emergency_contact", "emergency_phone"]
-
-
-class EnrollmentDocumentInline(CRMTabularInline):
-    model = EnrollmentDocument
-    fields = ["original_name", "content_type", "size", "uploaded_at"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False  # documents come from the student's form only
 
 
 class EnrollmentAddForm(forms.ModelForm):
@@ -49,11 +40,15 @@ class EnrollmentAddForm(forms.ModelForm):
 
 
 class EnrollmentMoneyForm(forms.ModelForm):
-    """The agreed price, editable until approval; a discount needs a reason (crm.services.money.price_check)."""
+    """The agreed price on the desk, until approval; a discount needs a reason (crm.services.money.price_check)."""
 
     class Meta:
         model = Enrollment
         fields = ["price", "discount_reason"]
+        widgets = {
+            "price": forms.NumberInput(attrs={"class": "form-control", "step": "0.01"}),
+            "discount_reason": forms.TextInput(attrs={"class": "form-control"}),
+        }
 
     def clean(self):
         data = super().clean()
@@ -80,6 +75,7 @@ class EnrollmentAdmin(CRMHistoryAdmin):
     search_fields = ["customer__name", "customer__phone", "id_number"]
     autocomplete_fields = ["customer", "class_grade"]
     # What the student gave and what the audit decided are records: they change only through the flow's steps.
+    # The fieldsets serve the add page and the history's version pages; an enrollment's own page is the desk.
     readonly_fields = [
         "customer",
         "class_grade",
@@ -95,10 +91,10 @@ class EnrollmentAdmin(CRMHistoryAdmin):
         "approved_at",
         "reject_reason",
         "created_at",
+        "price",
+        "discount_reason",
         *MONEY_READONLY,
     ]
-    inlines = [EnrollmentDocumentInline]
-    change_form_template = "admin/crm/enrollment/change_form.html"
     fieldsets = [
         (None, {"fields": ["customer", "class_grade", "status", "consultant"]}),
         (_("Student's data"), {"fields": STUDENT_FIELDS}),
@@ -108,15 +104,14 @@ class EnrollmentAdmin(CRMHistoryAdmin):
     ]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        kwargs["form"] = EnrollmentAddForm if obj is None else EnrollmentMoneyForm
+        if obj is None:
+            kwargs["form"] = EnrollmentAddForm
         return super().get_form(request, obj, change, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        fields = [self._id_number_field(request, obj) if f == "id_number" else f for f in self.readonly_fields]
-        price_fixed = obj.status == Enrollment.Status.APPROVED or not self.has_change_permission(request, obj)
-        return [*fields, "price", "discount_reason"] if price_fixed else fields
+        return [self._id_number_field(request, obj) if f == "id_number" else f for f in self.readonly_fields]
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -145,15 +140,9 @@ class EnrollmentAdmin(CRMHistoryAdmin):
                     if change["field"] in ("id_number", Enrollment._meta.get_field("id_number").verbose_name):
                         change["old"], change["new"] = mask_id_number(change["old"]), mask_id_number(change["new"])
 
-    def get_inlines(self, request, obj):
-        return self.inlines if obj is not None else []
-
     def save_model(self, request, obj, form, change):
         if not change:
             enrollments.enrollment_create(enrollment=obj, by=request.user)
-        elif "price" in form.cleaned_data:
-            obj.set_default_price()
-            money.enrollment_price_set(enrollment=obj, price=obj.price, reason=obj.discount_reason, by=request.user)
 
     # --- the audit desk's own pages
 
@@ -169,6 +158,7 @@ class EnrollmentAdmin(CRMHistoryAdmin):
             view(self.approve_view, "approve"),
             view(self.reject_view, "reject"),
             view(self.reopen_view, "reopen"),
+            view(self.price_view, "price"),
             view(self.plan_view, "plan"),
             view(self.approve_discount_view, "approve_discount"),
             view(self.contract_view, "contract"),
@@ -195,30 +185,51 @@ class EnrollmentAdmin(CRMHistoryAdmin):
             self.message_user(request, message, messages.SUCCESS)
         return self._back(enrollment)
 
-    @staticmethod
-    def public_url(request, path: str) -> str:
-        """An address for the student: the school's public one when set, else the one staff is using."""
-        base = settings.PUBLIC_BASE_URL.rstrip("/")
-        return base + path if base else request.build_absolute_uri(path)
+    public_url = staticmethod(links.public_url)
 
     def link_url(self, request, enrollment) -> str:
         return self.public_url(request, enrollment.get_public_url())
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        enrollment = self.get_object(request, object_id)
-        extra = {}
-        if enrollment is not None and self.has_view_permission(request, enrollment):
-            extra = {
-                "enrollment": enrollment,
-                "public_link": ""
-                if enrollment.status == Enrollment.Status.APPROVED
-                else self.link_url(request, enrollment),
-                "documents": [(document, self.document_url(document)) for document in enrollment.documents.all()],
-                "can_change": self.has_change_permission(request, enrollment),
-                "link_days": settings.ENROLLMENT_LINK_MAX_AGE_DAYS,
-                **self.money_context(request, enrollment),
-            }
-        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+        """An enrollment is decided, never edited: its page is the audit desk (a POST to it changes nothing)."""
+        return self._desk(request, self.reachable_object(request, object_id))
+
+    def _desk(
+        self, request, enrollment, *, approve_form=None, plan=None, reject_form=None, price_form=None, status=200
+    ):
+        """One screen with everything the decision needs, its money, and only the decision's buttons."""
+        can_change = self.has_change_permission(request, enrollment)
+        decides = can_change and enrollment.status == Enrollment.Status.SUBMITTED
+        prices = can_change and enrollment.status != Enrollment.Status.APPROVED
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Audit enrollment"),
+            "opts": self.opts,
+            "original": enrollment,
+            "enrollment": enrollment,
+            "customer": enrollment.customer,
+            "id_number": enrollment.id_number
+            if access.sees_personal_data(request.user, enrollment.customer)
+            else mask_id_number(enrollment.id_number),
+            "public_link": ""
+            if enrollment.status == Enrollment.Status.APPROVED
+            else self.link_url(request, enrollment),
+            "documents": [(document, self.document_url(document)) for document in enrollment.documents.all()],
+            "payments": enrollment.payments.all(),
+            "can_change": can_change,
+            "approve_form": (approve_form or self._approve_form(enrollment)) if decides else None,
+            "plan": (plan or plan_formset()) if decides else None,
+            "reject_form": (reject_form or RejectForm()) if decides else None,
+            "price_form": (price_form or EnrollmentMoneyForm(instance=enrollment)) if prices else None,
+            "link_days": settings.ENROLLMENT_LINK_MAX_AGE_DAYS,
+            **self.money_context(request, enrollment),
+        }
+        return TemplateResponse(request, "admin/crm/enrollment/desk.html", context, status=status)
+
+    @staticmethod
+    def _approve_form(enrollment, data=None) -> ApproveForm:
+        price = enrollment.price if enrollment.price is not None else enrollment.class_grade.course.price
+        return ApproveForm(data, initial={"amount": price})
 
     def _post_step(self, request, object_id, step, success_message):
         """A one-button step of the flow (POST only; a GET just goes back to the desk)."""
@@ -253,20 +264,9 @@ class EnrollmentAdmin(CRMHistoryAdmin):
             _("The form is open again; the student can correct it through the same link."),
         )
 
-    def _step_page(self, request, enrollment, form, title, template):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "opts": self.opts,
-            "original": enrollment,
-            "enrollment": enrollment,
-            "form": form,
-        }
-        return TemplateResponse(request, template, context, status=400 if form.errors else 200)
-
     def approve_view(self, request, object_id):
         enrollment = self.reachable_object(request, object_id, change=True)
-        form = ApproveForm(request.POST or None, initial={"amount": enrollment.price})
+        form = self._approve_form(enrollment, request.POST or None)
         plan = plan_formset(request.POST or None)
         if request.method == "POST" and form.is_valid() and plan.is_valid():
             try:  # a refusal about the money (a plan is needed, the sum is off) is shown on this page, by the form
@@ -285,13 +285,28 @@ class EnrollmentAdmin(CRMHistoryAdmin):
                     )
 
                 return self._run(request, enrollment, approve, lambda: self._approved_message(enrollment))
-        response = self._step_page(
-            request, enrollment, form, _("Approve enrollment"), "admin/crm/enrollment/approve.html"
+        if request.method != "POST":
+            return self._back(enrollment)
+        return self._desk(request, enrollment, approve_form=form, plan=plan, status=400)
+
+    def price_view(self, request, object_id):
+        """The agreed price and the discount's reason, from the desk's small form, until approval."""
+        enrollment = self.reachable_object(request, object_id, change=True)
+        if request.method != "POST":
+            return self._back(enrollment)
+        form = EnrollmentMoneyForm(request.POST, instance=Enrollment.objects.get(pk=enrollment.pk))
+        if not form.is_valid():
+            return self._desk(request, enrollment, price_form=form, status=400)
+        agreed = form.instance
+        agreed.set_default_price()
+        return self._run(
+            request,
+            enrollment,
+            lambda: money.enrollment_price_set(
+                enrollment=enrollment, price=agreed.price, reason=agreed.discount_reason, by=request.user
+            ),
+            _("The price is saved."),
         )
-        response.context_data["plan"] = plan
-        if plan.errors and any(plan.errors):
-            response.status_code = 400
-        return response
 
     @staticmethod
     def _approved_message(enrollment) -> str:
@@ -318,7 +333,9 @@ class EnrollmentAdmin(CRMHistoryAdmin):
                 ),
                 _("Rejected; the student sees the reason on their page."),
             )
-        return self._step_page(request, enrollment, form, _("Reject enrollment"), "admin/crm/enrollment/reject.html")
+        if request.method != "POST":
+            return self._back(enrollment)
+        return self._desk(request, enrollment, reject_form=form, status=400)
 
     def document_view(self, request, object_id, document_id):
         """A document, to those who may see its enrollment: images inline, PDFs only as a download."""
@@ -332,7 +349,7 @@ class EnrollmentAdmin(CRMHistoryAdmin):
     def document_url(self, document) -> str:
         return reverse("admin:crm_enrollment_document", args=[document.enrollment_id, document.public_id])
 
-    # --- money: the card on the change page, the plan, the discount, the signed contract
+    # --- money: the card on the desk, the plan, the discount, the signed contract
 
     def money_context(self, request, enrollment) -> dict:
         user = request.user

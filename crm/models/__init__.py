@@ -1,6 +1,6 @@
 """The CRM's domain, one module per area, re-exported here."""
 
-from .academics import CourseRecord, Student, StudyRecord
+from .academics import CalendarFeed, CourseRecord, Student, StudyRecord
 from .enrollment import Enrollment, EnrollmentDocument, Payment
 from .imports import LeadImport, LeadImportRow
 from .leads import Customer, CustomerUserObjectPermission, FollowUp, PoolReason
@@ -15,6 +15,7 @@ __all__ = [
     "Installment",
     "Refund",
     "Branch",
+    "CalendarFeed",
     "ClassGrade",
     "ContractTemplate",
     "Course",

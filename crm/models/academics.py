@@ -1,5 +1,7 @@
 """Teaching: students, lessons (course records) and each student's record of a lesson."""
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -116,3 +118,26 @@ class StudyRecord(models.Model):
 
     def __str__(self):
         return _("%(student)s, %(lesson)s") % {"student": self.student, "lesson": self.course_record}
+
+
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class CalendarFeed(models.Model):
+    """A person's lesson calendar as an .ics feed at a secret address: whoever holds the token reads it, nothing more.
+
+    Deleting the row revokes the address; a new token replaces it."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="calendar_feed", verbose_name=_("user")
+    )
+    token = models.CharField(_("token"), max_length=64, unique=True, default=new_feed_token, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self):
+        return str(self.user)

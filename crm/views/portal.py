@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, F, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -85,13 +85,13 @@ def student_required(view):
 
 @student_required
 def home(request, student):
-    """My classes: course, campus, dates, teachers and progress."""
+    """My classes: course, campus, dates, teachers and progress (lessons held of the lessons the course plans)."""
     today = timezone.localdate()
     classes = (
         access.portal_classes(student)
         .annotate(
             lessons_held=Count("lessons", filter=Q(lessons__date__lte=today), distinct=True),
-            lessons_planned=Count("lessons", distinct=True),
+            lessons_planned=F("course__lessons"),
         )
         .prefetch_related("teachers")
         .order_by("start_date", "pk")

@@ -69,6 +69,7 @@ from crm.models import (
     Tag,
 )
 from crm.services import academics, lead_import, pool
+from crm.services import calendars as calendar_feeds
 from crm.services import enrollment as enrollments
 from tests import factories, files
 
@@ -317,6 +318,7 @@ class World:
     other: Side
     link_token: str  # a live enrollment link of salesperson A's (a capability anyone holding it may use)
     replaced_token: str  # B's enrollment link, voided by a fresh one
+    replaced_feed: str = ""  # teacher B's calendar feed token, voided by a fresh one
     groups: dict = field(default_factory=dict)  # name -> querysets of rows, see `snapshot`
 
     def pair(self, pick) -> dict[str, str]:
@@ -354,6 +356,8 @@ def world(sales, other_sales, manager, teacher, other_teacher, student_user, sch
         ANONYMOUS: None,
     }
     world = World(users, own, other, links.link_token(link), replaced)
+    world.replaced_feed = calendar_feeds.calendar_feed_issue(user=other_teacher).token
+    calendar_feeds.calendar_feed_issue(user=other_teacher)
     for label, side in (("a", own), ("b", other)):
         world.groups[f"sales_{label}"] = _sales_rows(side)
         world.groups[f"class_{label}"] = [
@@ -493,6 +497,10 @@ def targets(world: World, endpoint: Endpoint, param: str) -> dict[str, str]:
     if name == "portal:password_set" and param == "token":
         mine = world.own.pupil.user
         return {"own": default_token_generator.make_token(mine), "other": "abc-123", "session": "set-password"}
+    if name == "calendar_feed":
+        # A live feed token is a capability: whoever holds it reads its owner's lessons, which
+        # tests/test_lesson_calendar.py checks. Here: a replaced token and one never issued must open nothing.
+        return {"own": world.replaced_feed, "other": "never-issued"}
     raise LookupError(f"The battery does not know what to put in <{param}> of {endpoint.route}: teach `targets`.")
 
 
@@ -728,7 +736,7 @@ def test_every_url_for_every_role(world, role):
     assert not battery.failures, f"{len(battery.failures)} problems:\n" + "\n".join(battery.failures[:300])
     # It really went everywhere, with both methods.
     assert battery.visited == {(method, e.name) for e in PATTERNS for method in ("GET", "POST")}
-    assert battery.planned > 9 * len(PATTERNS)
+    assert battery.planned > 8 * len(PATTERNS)  # pages without parameters (search, calendars) plan one URL each
     assert battery.requests == 2 * battery.planned + len(PROBES) * len(battery.fields)
     assert battery.fields  # pages whose own form fields were also tried as query parameters
     if role == roles.SCHOOL_ADMIN:
@@ -736,7 +744,8 @@ def test_every_url_for_every_role(world, role):
             "admin/crm/customer/add/",
             "admin/crm/courserecord/add/",
             "admin/crm/customer/export/",
-            "admin/crm/enrollment/<object_id>/approve/",
+            # (the approve step's fields are on the audit desk of a submitted enrollment; the battery's are not)
+            "admin/crm/courserecord/calendar/",
             "enroll/<token>/",
             "inquiry/",
             "portal/password/reset/",

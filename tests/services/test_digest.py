@@ -61,7 +61,7 @@ def test_a_digest_lists_calls_due_today_and_overdue(sales, settings):
     assert digests.digest_send_all() == 1
 
     email = digest_to(sales)
-    assert email.subject.startswith("Training School CRM: your follow-ups for ")
+    assert email.subject.startswith(f"{settings.SCHOOL_NAME}: your follow-ups for ")
     text = email.body
     assert "You have 2 calls to make today." in text
     due_today, overdue = text.index("Due today (1)"), text.index("Overdue (1)")

@@ -31,7 +31,7 @@ def remove_schedules(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("crm", "0012_money"),
+        ("crm", "0013_calendar_feed"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
