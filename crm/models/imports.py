@@ -81,8 +81,8 @@ class LeadImportRow(models.Model):
     # Plain text, not JSON columns: the preview writes these rows in bulk (COPY or executemany) as plain values.
     errors = models.TextField(blank=True)  # "column<TAB>reason" lines
     first_row_number = models.PositiveIntegerField(null=True, blank=True)  # for duplicates in the file
+    # The existing customer the row updates or leaves; a new lead's customer is found by its phone.
     customer = models.ForeignKey(Customer, models.SET_NULL, null=True, blank=True, related_name="+", db_index=False)
-    changes = models.TextField(blank=True)  # JSON: what an existing customer will gain
     seen_updated_at = models.DateTimeField(null=True, blank=True)  # the customer as the preview saw it
     # The row's values, cleaned.
     phone = models.CharField(max_length=32, blank=True)

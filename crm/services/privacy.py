@@ -12,6 +12,7 @@ import zipfile
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -160,7 +161,9 @@ def customer_erase(*, customer: Customer, by) -> Customer:
     for record in _study_records(customer).exclude(homework_file=""):
         record.homework_file.delete(save=False)  # the work may carry their name; attendance and scores stay
         record.save(update_fields=["homework_file"])
-    LeadImportRow.objects.filter(customer=customer).update(name="", phone="", qq="", wechat="", email="", content="")
+    # Their rows in import files: a new lead's row is known by its phone (the import writes no id back to it).
+    staged = Q(customer=customer) | Q(phone=customer.phone) if customer.phone else Q(customer=customer)
+    LeadImportRow.objects.filter(staged).update(name="", phone="", qq="", wechat="", email="", content="")
     _forget_sign_in_attempts({n for n in (customer.phone, login_name) if n})
 
     Customer.history.filter(id=customer.pk).update(**customer_blank)

@@ -324,3 +324,48 @@ def test_imported_customers_have_timestamps_the_orm_reads_and_filters(sales):
     today = timezone.localdate()
     assert Customer.objects.filter(created_at__date=today).count() == 1
     assert Customer.objects.get().created_at.tzinfo is not None
+
+
+def test_existing_lead_gains_only_the_courses_tags_and_contacts_it_lacks(sales, python_course):
+    web = factories.CourseFactory(name="Web")
+    hot = factories.TagFactory(name="hot")
+    factories.CustomerFactory(email="taken@example.com")
+    has_all, lacks, lacks_a_tag = (
+        factories.CustomerFactory(consultant=sales, phone=f"+861380013800{i}", name=name, email="")
+        for i, name in enumerate("ABC")
+    )
+    for customer in (has_all, lacks, lacks_a_tag):
+        customer.consult_courses.add(python_course)
+        customer.tags.add(hot)
+    text = (
+        HEADER_EN
+        + "A,13800138000,,,taken@example.com,,Python Full Stack,hot,\n"  # the email is another customer's
+        + 'B,13800138001,,,,,"Python Full Stack,Web","hot,new",\n'
+        + "C,13800138002,,,,,Python Full Stack,vip,\n"
+    )
+    lead_import = preview(csv_file(text), sales)
+    assert outcomes(lead_import) == {2: Outcome.UNCHANGED, 3: Outcome.UPDATED, 4: Outcome.UPDATED}
+    service.lead_import_confirm(lead_import=lead_import, by=sales)
+    has_all.refresh_from_db()
+    assert has_all.email == "" and has_all.history.count() == 1
+    assert set(lacks.consult_courses.all()) == {python_course, web}
+    assert set(lacks.tags.values_list("name", flat=True)) == {"hot", "new"}
+    assert set(lacks_a_tag.tags.values_list("name", flat=True)) == {"hot", "vip"}
+    assert [record.history_type for record in lacks_a_tag.history.all()] == ["~", "+"]
+
+
+def test_erasing_an_imported_lead_blanks_its_rows_in_the_import(sales, school_admin):
+    from crm.services import privacy
+
+    text = "name,phone,email\nLi Lei,13800138000,li@example.com\nLi again,+86 138 0013 8000,\n"
+    service.lead_import_confirm(lead_import=preview(csv_file(text), sales), by=sales)
+    privacy.customer_erase(customer=Customer.objects.get(), by=school_admin)
+    assert set(LeadImportRow.objects.values_list("name", "phone", "email")) == {("", "", "")}
+
+
+def test_contact_of_a_new_lead_earlier_in_the_file_is_not_filled_into_an_existing_one(sales):
+    existing = factories.CustomerFactory(consultant=sales, phone="+8613800138001", email="")
+    text = "name,phone,email\nNew,13800138000,x@example.com\nOld,13800138001,x@example.com\n"
+    service.lead_import_confirm(lead_import=preview(csv_file(text), sales), by=sales)
+    existing.refresh_from_db()
+    assert Customer.objects.get(phone="+8613800138000").email == "x@example.com" and existing.email == ""
