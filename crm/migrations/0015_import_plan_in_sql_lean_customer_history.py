@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0012_money'),
+        ('crm', '0014_job_schedules'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
