@@ -66,8 +66,19 @@ def wait_up(port, process):
     raise AssertionError("gunicorn did not come up")
 
 
+def both_workers_up(port, log):
+    """Until each worker has answered a request (the second may boot later than the first answered)."""
+    for _ in range(100):
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda _: Client(port).get("/health/").status, range(8)))
+        if len({line.split()[0] for line in log.read_text().splitlines()}) == 2:
+            return
+    raise AssertionError("the second worker never answered")
+
+
 def test_the_public_limit_holds_across_two_workers(two_workers):
     port, log = two_workers
+    both_workers_up(port, log)
     path = "/enroll/not-a-real-token/"
     with ThreadPoolExecutor(max_workers=6) as pool:  # at once, so both workers take some
         statuses = list(pool.map(lambda _: Client(port).get(path).status, range(3 * LIMIT)))
