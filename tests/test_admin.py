@@ -34,8 +34,10 @@ def one_of_each():
 
     access_record(by=record.student.customer.consultant, action=Action.EXPORT, rows=1)
     factories.CustomerFactory(consultant=None, name="Pooled")  # the lead pool's row
-    # The jobs' schedules: the crontab ones come from migration 0014_job_schedules, the other kinds are made here.
+    # The jobs' schedules: the crontab ones from migration 0014_job_schedules, the other kinds made here.
     from django_celery_beat import models as beat
+
+    factories.job_schedules()
 
     beat.IntervalSchedule.objects.create(every=1, period=beat.IntervalSchedule.HOURS)
     beat.SolarSchedule.objects.create(event="sunrise", latitude=31.23, longitude=121.47)

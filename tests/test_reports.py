@@ -147,6 +147,9 @@ def _lead_key(table_key, customer):
 def test_each_link_shows_exactly_the_rows_its_figure_counts(
     client_for, sales, manager, other_sales, school, who, query
 ):
+    # The salesperson table's rows are labelled by name: made unique (the factory's Faker names can repeat).
+    for n, person in enumerate(type(sales).objects.order_by("pk")):
+        type(sales).objects.filter(pk=person.pk).update(last_name=f"No{n}")
     # A lead shared with the salesperson (its owner's figure) and an archived one (still a lead that came in).
     leads_service.customer_share(
         customers=[Customer.objects.filter(consultant=other_sales).first()], with_user=sales, by=manager

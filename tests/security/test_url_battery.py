@@ -339,6 +339,7 @@ def quiet_and_fast(settings, monkeypatch):
 def world(sales, other_sales, manager, teacher, other_teacher, student_user, school_admin, finance, quiet_and_fast):
     """Both sides, a live enrollment link of A's and a voided one of B's, and the rows each group of the write
     check covers (built once per role: the test's transaction undoes whatever the role's POSTs did)."""
+    factories.job_schedules()
     own = build_side("A", sales, teacher, "Pupil A", (sales, manager), pupil_user=student_user)
     other = build_side("B", other_sales, other_teacher, f"{SALES_B} pupil", (sales, manager))
     link = factories.EnrollmentFactory(
