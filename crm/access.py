@@ -19,6 +19,8 @@ Rules:
 - Anything else a user has a model permission for is not row-restricted.
 """
 
+import re
+
 from django.db.models import Model, Q, QuerySet
 
 from crm.models import (
@@ -185,7 +187,12 @@ def calendar_lessons(user) -> QuerySet[CourseRecord]:
     return CourseRecord.objects.filter(Q(class_grade_id__in=taught) | Q(teacher_id=user.pk))
 
 
+FEED_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def feed_owner(token: str):
     """The active user whose calendar feed `token` opens, or None (a revoked or unknown token opens nothing)."""
+    if not FEED_TOKEN.fullmatch(token):  # not one we issue (secrets.token_urlsafe): not worth a query, nor a NUL
+        return None
     feed = CalendarFeed.objects.filter(token=token, user__is_active=True).select_related("user").first()
     return feed.user if feed else None
