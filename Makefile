@@ -45,9 +45,11 @@ bench: install
 	$(PY) -m bench $(BENCH_ARGS)
 
 # Locust against the `make prod` stack on PostgreSQL: LOAD_CUSTOMERS=20000 for a smaller table (README, Load).
+# Locust lives in a venv of its own: its dependencies (brotli) would change how the CRM's static files are built.
+LOAD_VENV := .venv-load
 load: install
-	$(PY) -m pip install --quiet -r bench/load/requirements.txt
-	$(PY) -m bench.load.run
+	@test -x $(LOAD_VENV)/bin/locust || { $(PYTHON) -m venv $(LOAD_VENV) && $(LOAD_VENV)/bin/pip install --quiet -r bench/load/requirements.txt; }
+	LOCUST=$(LOAD_VENV)/bin/locust $(PY) -m bench.load.run
 
 messages: install
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=tests --ignore=bench --no-obsolete
@@ -67,5 +69,5 @@ restore: install
 
 # Everything generated, but the backups.
 clean:
-	rm -rf $(VENV) test-artifacts .pytest_cache staticfiles
+	rm -rf $(VENV) $(LOAD_VENV) test-artifacts .pytest_cache staticfiles
 	@if [ -d var ]; then find var -mindepth 1 -maxdepth 1 ! -name backups -exec rm -rf {} +; fi

@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
-LOCUST = str(Path(sys.executable).with_name("locust"))
+LOCUST = os.environ.get("LOCUST", str(Path(sys.executable).with_name("locust")))  # `make load` gives its own venv's
 SALESPEOPLE = 50
 
 
@@ -159,8 +159,8 @@ def run_locust(env, port, users, seconds):
     print("|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(
-            f"| {row['Name']} | {row['Request Count']} | {float(row['Requests/s']):.2f} | {row['50%']} | "
-            f"{row['95%']} | {row['99%']} | {row['Failure Count']} |"
+            f"| {row['Type']} | {row['Name']} | {row['Request Count']} | {float(row['Requests/s']):.2f} | "
+            f"{row['50%']} | {row['95%']} | {row['99%']} | {row['Failure Count']} |"
         )
     sys.stdout.flush()
 
