@@ -400,16 +400,14 @@ ABSENCE_USES_LESSON = env.bool("CRM_ABSENCE_USES_LESSON", default=False)
 CURRENCY_SYMBOL = env("CRM_CURRENCY_SYMBOL", default="¥")
 # Money figures grouped in thousands with a comma in Chinese too (Django's default groups by ten thousand, unmarked).
 FORMAT_MODULE_PATH = ["config.formats"]
-JAZZMIN_SETTINGS["custom_links"] = {
-    "crm": [
-        {
-            "name": _("Finance report"),
-            "url": "admin:crm_finance_report",
-            "icon": "fas fa-chart-pie",
-            "permissions": ["crm.view_finance_report"],
-        }
-    ]
-}
+JAZZMIN_SETTINGS["custom_links"]["crm"].append(
+    {
+        "name": _("Finance report"),
+        "url": "admin:crm_finance_report",
+        "icon": "fas fa-chart-pie",
+        "permissions": ["crm.view_finance_report"],
+    }
+)
 JAZZMIN_SETTINGS["icons"].update(
     {
         "crm.installment": "fas fa-calendar-alt",

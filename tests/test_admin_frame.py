@@ -54,3 +54,23 @@ def test_history_pages_have_a_heading(client, manager):
     client.force_login(factories.UserFactory(username="root", is_superuser=True))
     page = client.get(reverse("admin:crm_branch_history", args=[campus.pk])).content.decode()
     assert '<h3 class="mb-0">History: Haidian</h3>' in page  # Django's own
+
+
+@pytest.mark.parametrize(
+    "role, links, not_links",
+    [
+        (roles.TEACHER, ["admin:crm_courserecord_calendar"], ["admin:crm_finance_report"]),
+        (roles.FINANCE, ["admin:crm_finance_report"], ["admin:crm_courserecord_calendar"]),
+        (roles.SALES, [], ["admin:crm_courserecord_calendar", "admin:crm_finance_report"]),
+    ],
+)
+def test_the_sidebar_links_to_the_calendar_and_the_finance_report_for_who_may_open_them(
+    client, make_user, role, links, not_links
+):
+    client.force_login(make_user(role))
+    page = client.get(reverse("admin:index")).content.decode()
+    for name in links:
+        assert f'href="{reverse(name)}"' in page
+        assert client.get(reverse(name)).status_code == 200
+    for name in not_links:
+        assert f'href="{reverse(name)}"' not in page
