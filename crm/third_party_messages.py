@@ -1,0 +1,34 @@
+"""Messages of the packages we build on that they leave untranslated in Simplified Chinese (or spell otherwise than
+their translations do), listed so that `makemessages` puts them in our catalogue: Django searches LOCALE_PATHS
+before any app's catalogue, so our translation of the same msgid is the one shown. Never imported."""
+
+from django.utils.translation import gettext_noop
+
+MESSAGES = [
+    # jazzmin: the change form's first tab, the password change intro and the empty history (straight apostrophes,
+    # where Django's own translated messages have curly ones)
+    gettext_noop("General"),
+    gettext_noop(
+        "Please enter your old password, for security's sake, and then enter your new password twice so we can "
+        "verify you typed it in correctly."
+    ),
+    gettext_noop("This object doesn't have a change history. It probably wasn't added via this admin site."),
+    # simple-history: the history table's last column
+    gettext_noop("Changes"),
+    # django-axes: its models' names (it has no Chinese catalogue)
+    gettext_noop("access attempt"),
+    gettext_noop("access attempts"),
+    gettext_noop("access attempt expiration"),
+    gettext_noop("access attempt expirations"),
+    gettext_noop("access failure"),
+    gettext_noop("access failures"),
+    gettext_noop("access log"),
+    gettext_noop("access logs"),
+    gettext_noop("Axes"),
+    # django-guardian: its app and models in the permission pickers (no Chinese catalogue for these)
+    gettext_noop("Guardian"),
+    gettext_noop("group object permission"),
+    gettext_noop("user object permission"),
+    # ours: a model with Django's derived name, shown in the permission pickers (crm.apps)
+    gettext_noop("lead import row"),
+]
