@@ -244,7 +244,7 @@ def walk_admin(sweep):
         response = sweep.visit(href)
         if response is None or response.status != 200 or not page.locator("#result_list, #changelist").count():
             continue
-        tools = page_links(sweep, href, ".object-tools a, a.addlink, a.export_link")
+        tools = page_links(sweep, href, ".object-tools a, a.addlink, a.export_link, #content-main a[href$='/add/']")
         rows = sweep.hrefs("#result_list tbody tr th a, #result_list tbody tr td.field-__str__ a")
         changes = {urljoin(href, row) for row in rows}
         row_links = [
@@ -265,11 +265,29 @@ def walk_admin(sweep):
                 versions = [h for h in sweep.hrefs("#change-history a, table a") if re.search(r"/history/\d+/$", h)]
                 if versions:
                     sweep.visit(urljoin(history, versions[0]))
+    if sweep.who == "manager":
+        walk_customer_actions(sweep)
     sweep.visit("/admin/crm/")  # the app's own page, its heading the app's name
     sweep.visit("/admin/search/?q=%E7%8E%8B")  # 王: most of the demo's people
     sweep.visit("/admin/crm/courserecord/calendar/")  # the lesson calendar (or, for those without lessons, the 403)
     sweep.visit("/admin/password_change/")
     sweep.visit("/admin/no-such-page/", expect=404)
+
+
+# The customer list's actions that ask something first (whom to, why, which one to keep): their pages.
+ASKING_ACTIONS = ["reassign", "share", "release", "merge"]
+
+
+def walk_customer_actions(sweep):
+    page = sweep.page
+    for action in ASKING_ACTIONS:
+        page.goto("/admin/crm/customer/?status__exact=following")
+        for box in page.locator("#result_list tbody input.action-select").all()[:2]:
+            box.check()
+        page.select_option("select[name=action]", action)
+        with page.expect_navigation():
+            page.click("button[name=index]")
+        sweep.read(f"/admin/crm/customer/ {action}")  # read only: nothing is chosen or sent
 
 
 def walk_portal(sweep):
@@ -284,6 +302,19 @@ def walk_portal(sweep):
     sweep.page.goto("/portal/")
     sweep.page.click("form[action$='/portal/logout/'] button, a[href$='/portal/logout/']")
     sweep.visit("/portal/password/reset/")
+
+
+def walk_enrollment_links(sweep):
+    """The student's enrollment link, as the student first opens it (the form, the contract, the upload) and once
+    approved (what they submitted, read-only)."""
+    from crm.models import ClassGrade, Enrollment
+    from crm.services.enrollment import enrollment_start
+
+    seller = get_user_model().objects.get(username="sales")
+    customer = Customer.objects.filter(consultant=seller, status=Customer.Status.FOLLOWING).first()
+    opened = enrollment_start(customer=customer, class_grade=ClassGrade.objects.order_by("-start_date")[0], by=seller)
+    sweep.visit(opened.get_public_url())
+    sweep.visit(Enrollment.objects.get(status=Enrollment.Status.APPROVED).get_public_url())
 
 
 STAFF = ["admin", "manager", "sales", "sales2", "teacher", "finance"]
@@ -308,6 +339,7 @@ def test_the_portal_and_public_pages_speak_chinese(chromium, live_server, chines
     try:
         sign_in(sweep, student, portal=True)
         walk_portal(sweep)
+        walk_enrollment_links(sweep)
     finally:
         sweep.close()
     assert not sweep.problems, sweep.report()
