@@ -13,6 +13,7 @@ MESSAGES = [
         "verify you typed it in correctly."
     ),
     gettext_noop("This object doesn't have a change history. It probably wasn't added via this admin site."),
+    gettext_noop("First, enter a username and password. Then, you'll be able to edit more user options."),
     # simple-history: the history table's last column
     gettext_noop("Changes"),
     # django-axes: its models' names (it has no Chinese catalogue)

@@ -52,6 +52,7 @@ ALLOWED = {
     "Windows",
     "Outlook",
     "Google",
+    "LDAP",
     # keys named in Django's "Hold down Control, or Command on a Mac" (translated, the keys keep their names)
     "Control",
     "Command",
@@ -244,7 +245,7 @@ def walk_admin(sweep):
         response = sweep.visit(href)
         if response is None or response.status != 200 or not page.locator("#result_list, #changelist").count():
             continue
-        tools = page_links(sweep, href, ".object-tools a, a.addlink, a.export_link, #content-main a[href$='/add/']")
+        tools = page_links(sweep, href, ".object-tools a, a.addlink, a.export_link, a[href$='/add/']")
         rows = sweep.hrefs("#result_list tbody tr th a, #result_list tbody tr td.field-__str__ a")
         changes = {urljoin(href, row) for row in rows}
         row_links = [
