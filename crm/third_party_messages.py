@@ -35,9 +35,7 @@ MESSAGES = [
     gettext_noop("Execution Options"),
     gettext_noop("Periodic Tasks Using This Schedule"),
     gettext_noop('Cron Months (1-12) Of The Year to Run. Use "*" for "all". (Example: "1,12")'),
-    gettext_noop(
-        'Cron Days Of The Week to Run. Use "*" for "all", Sunday is 0 or 7, Monday is 1. (Example: "0,5")'
-    ),
+    gettext_noop('Cron Days Of The Week to Run. Use "*" for "all", Sunday is 0 or 7, Monday is 1. (Example: "0,5")'),
     # ours: a model with Django's derived name, shown in the permission pickers (crm.apps)
     gettext_noop("lead import row"),
 ]
