@@ -23,6 +23,11 @@ ROLE_LABELS = {
 }
 
 
+def role_label(name: str):
+    """A role's name as people read it (a Group that is not a role keeps its own name)."""
+    return ROLE_LABELS.get(name, name)
+
+
 def _crud(model: str, *verbs: str) -> list[str]:
     return [f"crm.{verb}_{model}" for verb in verbs]
 

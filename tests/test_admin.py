@@ -195,6 +195,15 @@ def test_due_filter_lists_only_the_latest_follow_up_of_each_customer(client, sal
     assert "Today Tina" in due_today and "Overdue Olga" not in due_today
 
 
+def test_follow_up_list_has_the_phone_to_call(client, sales):
+    """Issue 18, point 7: the list of calls to make carries each customer's number, a tel: link."""
+    customer = factories.CustomerFactory(consultant=sales, phone="+8613911114444")
+    factories.FollowUpFactory(customer=customer)
+    client.force_login(sales)
+    page = client.get(reverse("admin:crm_followup_changelist")).content.decode()
+    assert '<a href="tel:+8613911114444">+86 139 1111 4444</a>' in page
+
+
 def test_the_class_form_offers_active_teachers_only(client, school_admin, teacher, sales, make_user):
     retired = make_user(roles.TEACHER, "teacher-retired", is_active=False)
     client.force_login(school_admin)

@@ -103,7 +103,7 @@ def test_public_pages_speak_the_visitors_language(client, course):
     assert '<html lang="zh-hans">' in client.get(CATALOGUE).content.decode()
     form = client.get(INQUIRY).content.decode()
     assert "手机号码" in form and "课程" in form and "校区" in form
-    assert '<option value="zh-hans" selected>' in form  # the switcher shows where the visitor is
+    assert '<option value="zh-hans" lang="zh-hans" selected>' in form  # the switcher shows where the visitor is
 
 
 # --- the inquiry form ---------------------------------------------------------------------------------------------

@@ -61,3 +61,20 @@ def test_seed_demo_is_idempotent():
     assert (Customer.objects.count(), FollowUp.objects.count()) == counts
     assert "sales-demo-2026" in out.getvalue()
     assert Customer.objects.filter(consultant__isnull=True, pooled_at__isnull=False).count() == 6  # the lead pool
+
+
+def test_seed_demo_speaks_the_school_language(settings):
+    """A school whose language is zh-hans tries the CRM on Chinese people, places and notes; the logins stay."""
+    import re
+
+    from django.contrib.auth import get_user_model
+
+    from crm.models import Branch, Customer, FollowUp, Tag
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    call_command("seed_demo", stdout=io.StringIO())
+    texts = [c.name + c.content for c in Customer.objects.all()] + [f.content for f in FollowUp.objects.all()]
+    texts += [b.name + b.address for b in Branch.objects.all()] + [t.name for t in Tag.objects.all()]
+    texts += [user.get_full_name() for user in get_user_model().objects.all()]
+    assert not [text for text in texts if re.search("[A-Za-z]{3,}", text)]
+    assert get_user_model().objects.filter(username="sales").exists()

@@ -242,6 +242,13 @@ class CustomerAdmin(PhoneSearchMixin, LeadImportViewsMixin, SpreadsheetExportMix
         )
         return dataset
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:  # a lead being added has no channel yet: the database fills it (no value to show before)
+            without = [(name, [f for f in opts["fields"] if f != "channel"], opts) for name, opts in fieldsets]
+            fieldsets = [(name, {**opts, "fields": fields}) for name, fields, opts in without]
+        return fieldsets
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if not request.user.has_perm("crm.reassign_customer") or (obj and obj.consultant_id is None):

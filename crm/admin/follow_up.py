@@ -2,10 +2,12 @@ import datetime
 
 from django.contrib import admin
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from crm import selectors
 from crm.models import FollowUp
+from crm.phones import format_phone
 from crm.services import leads
 
 from .base import CRMHistoryAdmin
@@ -39,7 +41,15 @@ class DueFilter(admin.SimpleListFilter):
 
 @admin.register(FollowUp)
 class FollowUpAdmin(CRMHistoryAdmin):
-    list_display = ["customer", "intention", "next_follow_up", "consultant", "created_at", "short_content"]
+    list_display = [
+        "customer",
+        "customer_phone",
+        "intention",
+        "next_follow_up",
+        "consultant",
+        "created_at",
+        "short_content",
+    ]
     list_filter = [DueFilter, "intention", ("consultant", admin.RelatedOnlyFieldListFilter), "created_at"]
     list_select_related = ["customer", "consultant"]
     search_fields = ["customer__name", "customer__phone", "content"]
@@ -62,6 +72,13 @@ class FollowUpAdmin(CRMHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         leads.follow_up_save(follow_up=obj, by=request.user)
+
+    # The list is where calls are made from: the number dials on a phone (or a softphone) with one tap. The rows are
+    # already the ones whose lead the person may reach (crm.access), and the customer is fetched with them.
+    @admin.display(description=_("phone"), ordering="customer__phone")
+    def customer_phone(self, follow_up):
+        phone = follow_up.customer.phone
+        return format_html('<a href="tel:{}">{}</a>', phone, format_phone(phone))
 
     @admin.display(description=_("notes"))
     def short_content(self, follow_up):

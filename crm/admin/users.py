@@ -49,7 +49,7 @@ class CRMUserAdmin(UserAdmin):
 
     @admin.display(description=_("roles"))
     def roles(self, user):
-        return ", ".join(g.name for g in user.groups.all())
+        return ", ".join(str(group) for group in user.groups.all())  # the roles' labels (crm.apps)
 
     @admin.display(description=_("takes web leads"), boolean=True)
     def takes_web_leads(self, user):

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.storage import get_private_storage, random_upload_name
 
@@ -26,7 +27,7 @@ class Student(models.Model):
 
     class Meta:
         verbose_name = _("student")
-        verbose_name_plural = _("students")
+        verbose_name_plural = pgettext_lazy("model", "students")  # the menu's 学员, not a column's count (学员数)
         ordering = ["customer__name"]
 
     def __str__(self):
@@ -57,7 +58,7 @@ class CourseRecord(models.Model):
 
     class Meta:
         verbose_name = _("lesson")
-        verbose_name_plural = _("lessons")
+        verbose_name_plural = pgettext_lazy("model", "lessons")  # the menu's 课节, not a course's count (课节数)
         ordering = ["class_grade", "day_num"]
         constraints = [
             models.UniqueConstraint(fields=["class_grade", "day_num"], name="lesson_unique_day_per_class"),

@@ -82,7 +82,7 @@ def person_export(*, customer: Customer, by) -> bytes:
             for document in enrollment.documents.all():
                 with document.file.open("rb") as file:
                     archive.writestr(f"documents/{document.public_id.hex[:8]}-{document.original_name}", file.read())
-    access_record(by=by, action=Action.PERSON_EXPORT, customer=customer, detail=f"customer {customer.pk}")
+    access_record(by=by, action=Action.PERSON_EXPORT, customer=customer, detail=f"#{customer.pk}")
     return out.getvalue()
 
 
@@ -172,7 +172,7 @@ def customer_erase(*, customer: Customer, by) -> Customer:
     customer.archived_at = customer.archived_at or timezone.now()
     customer._history_user, customer._change_reason = by, str(ERASED_REASON)
     customer.save()
-    access_record(by=by, action=Action.ERASURE, customer=customer, detail=f"customer {customer.pk}")
+    access_record(by=by, action=Action.ERASURE, customer=customer, detail=f"#{customer.pk}")
     return customer
 
 

@@ -1,5 +1,8 @@
 """Demo data for trying the CRM: campuses, courses, classes, one login per role, customers with follow-ups, and the
-demo student's money (a plan with an overdue installment, a refund waiting for finance)."""
+demo student's money (a plan with an overdue installment, a refund waiting for finance).
+
+The demo speaks the school's language: fixtures/demo.<language>.json when there is one for it (the same logins,
+Chinese names and texts), else fixtures/demo.json (English)."""
 
 import datetime
 import json
@@ -10,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from crm import roles
 from crm.models import (
@@ -35,13 +38,27 @@ from crm.models import (
 DEMO_FILE = settings.BASE_DIR / "fixtures" / "demo.json"
 
 
+def demo_file(language: str):
+    """The demo in `language` (a Chinese school tries the CRM on Chinese names), else the English one."""
+    localized = DEMO_FILE.with_name(f"demo.{translation.to_language(language)}.json")
+    return localized if localized.exists() else DEMO_FILE
+
+
 class Command(BaseCommand):
     help = "Load demo data (safe to run again: nothing is duplicated) and print the demo logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--language",
+            default=None,
+            help="The demo's language (en, zh-hans); by default the school's (DJANGO_LANGUAGE_CODE).",
+        )
 
     @transaction.atomic
     def handle(self, *args, **options):
         roles.sync_roles()
-        data = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
+        data = json.loads(demo_file(options["language"] or settings.LANGUAGE_CODE).read_text(encoding="utf-8"))
+        self.texts = data["texts"]
         users = self.users(data["users"])
         classes = self.school(data)
         self.customers(data, users, classes)
@@ -127,7 +144,7 @@ class Command(BaseCommand):
                         "status": funnel[i % len(funnel)],
                         "branch": branches[i % len(branches)],
                         "consultant": consultant,
-                        "content": "Asked about the course schedule and price.",
+                        "content": self.texts["customer_content"],
                     },
                 )
                 if not created:
@@ -140,7 +157,7 @@ class Command(BaseCommand):
                     FollowUp.objects.create(
                         customer=customer,
                         consultant=consultant,
-                        content="Called; sent the course outline and the schedule.",
+                        content=self.texts["follow_up"],
                         intention=intentions[i % 3],
                         next_follow_up=today + datetime.timedelta(days=(i % 5) - 2),
                     )
@@ -161,12 +178,12 @@ class Command(BaseCommand):
                     "status": Customer.Status.FOLLOWING,
                     "branch": branches[i % len(branches)],
                     "wechat": f"demo_pool_{i}",
-                    "content": "Asked about evening classes.",
+                    "content": self.texts["pool_content"],
                     "consultant": None,
                     "previous_consultant": previous,
                     "pooled_at": pooled_at,
                     "pool_reason": PoolReason.RELEASED if i == 5 else PoolReason.IDLE,
-                    "pool_note": "Wants a consultant at another campus." if i == 5 else "",
+                    "pool_note": self.texts["pool_note"] if i == 5 else "",
                 },
             )
             if not created:
@@ -175,7 +192,7 @@ class Command(BaseCommand):
             follow_up = FollowUp.objects.create(
                 customer=customer,
                 consultant=previous,
-                content="Called twice, no answer; sent the price list by WeChat.",
+                content=self.texts["pool_follow_up"],
                 intention=FollowUp.Intention.UNDECIDED,
             )
             FollowUp.objects.filter(pk=follow_up.pk).update(created_at=pooled_at - datetime.timedelta(days=20))
@@ -185,7 +202,7 @@ class Command(BaseCommand):
         customer, _ = Customer.objects.get_or_create(
             phone="+8613800138000",
             defaults={
-                "name": "Stella Student",
+                "name": self.texts["student_name"],
                 "source": Customer.Source.REFERRAL,
                 "status": Customer.Status.ENROLLED,
                 "consultant": users["sales"],
@@ -202,11 +219,11 @@ class Command(BaseCommand):
                 day_num=day,
                 defaults={
                     "teacher": users["teacher"],
-                    "title": f"Lesson {day}",
-                    "outline": "Introduction and exercises.",
+                    "title": self.texts["lesson_title"].format(day=day),
+                    "outline": self.texts["lesson_outline"],
                     "date": class_grade.start_date + datetime.timedelta(days=7 * (day - 1)),
                     "has_homework": day == 3,
-                    "homework_title": "Exercises" if day == 3 else "",
+                    "homework_title": self.texts["homework_title"] if day == 3 else "",
                 },
             )
             StudyRecord.objects.get_or_create(student=student, course_record=lesson)
@@ -258,6 +275,6 @@ class Command(BaseCommand):
         Refund.objects.create(
             enrollment=enrollment,
             amount=Decimal("500.00"),
-            reason="Missed the first week (illness); the school agreed to refund it.",
+            reason=self.texts["refund_reason"],
             requested_by=users["sales"],
         )
