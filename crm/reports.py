@@ -315,10 +315,12 @@ def payments_by_month_and_course(user, filters: Filters) -> Table:
 
 
 def follow_ups_due(user) -> list[Cell]:
-    follow_ups = access.visible(user, FollowUp)
+    """Follow-ups due today and overdue, counted on the customers' kept next date (one indexed count each): a
+    customer is one latest follow-up, so each number is the length of the list it links to."""
+    customers = access.visible(user, Customer).order_by()
     return [
-        Cell(selectors.due_today(follow_ups).count(), _changelist(FollowUp, due="today")),
-        Cell(selectors.overdue(follow_ups).count(), _changelist(FollowUp, due="overdue")),
+        Cell(selectors.customers_due_today(customers).count(), _changelist(FollowUp, due="today")),
+        Cell(selectors.customers_overdue(customers).count(), _changelist(FollowUp, due="overdue")),
     ]
 
 
@@ -333,7 +335,8 @@ def calls_to_make(user) -> Cell:
     key = f"crm:calls-to-make:{user.pk}:{timezone.localdate().isoformat()}"
     count = cache.get(key)
     if count is None:
-        count = selectors.due_now(selectors.own_follow_ups(user)).count()
+        own = access.restrict(user, Customer.objects.filter(consultant_id=user.pk))
+        count = selectors.customers_due_now(own).count()
         cache.set(key, count, CALLS_CACHE_SECONDS)
     return Cell(count, _changelist(FollowUp, due="now", customer__consultant__id__exact=user.pk))
 

@@ -9,6 +9,7 @@ from crm.models import FollowUp
 from crm.services import leads
 
 from .base import CRMHistoryAdmin
+from .filters import OwnerFilter
 
 
 class DueFilter(admin.SimpleListFilter):
@@ -40,7 +41,7 @@ class DueFilter(admin.SimpleListFilter):
 @admin.register(FollowUp)
 class FollowUpAdmin(CRMHistoryAdmin):
     list_display = ["customer", "intention", "next_follow_up", "consultant", "created_at", "short_content"]
-    list_filter = [DueFilter, "intention", ("consultant", admin.RelatedOnlyFieldListFilter), "created_at"]
+    list_filter = [DueFilter, "intention", ("consultant", OwnerFilter), "created_at"]
     list_select_related = ["customer", "consultant"]
     search_fields = ["customer__name", "customer__phone", "content"]
     autocomplete_fields = ["customer"]

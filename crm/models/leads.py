@@ -18,6 +18,24 @@ class PoolReason(models.TextChoices):
     RELEASED = "released", _("released by a manager")
 
 
+# Customer fields derived from its follow-ups.
+FOLLOW_UP_SUMMARY = ["latest_follow_up", "next_follow_up"]
+
+
+class CustomerQuerySet(models.QuerySet):
+    def refresh_follow_up_summary(self) -> int:
+        """Set each customer's latest follow-up and its next date from the follow-ups, in one UPDATE (any number
+        of customers): the one way the summary is written, so it is exact whenever its writers call it."""
+        latest = FollowUp.objects.filter(customer_id=models.OuterRef("pk")).order_by("-created_at", "-id")[:1]
+        return self.order_by().update(
+            latest_follow_up_id=models.Subquery(latest.values("pk")),
+            next_follow_up=models.Subquery(latest.values("next_follow_up")),
+        )
+
+
+CustomerManager = models.Manager.from_queryset(CustomerQuerySet)
+
+
 class Customer(models.Model):
     class Source(models.TextChoices):
         REFERRAL = "referral", _("referral")
@@ -96,12 +114,29 @@ class Customer(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     # Customers are archived, never deleted: their history, payments and documents stay, and they can come back.
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
+    # Kept from the follow-ups (FOLLOW_UP_SUMMARY, refreshed by Customer.objects.refresh_follow_up_summary on every
+    # follow-up write): the latest follow-up and its next date, so "due today" and "overdue" read one indexed
+    # column instead of anti-joining every follow-up. Model.save() never writes them (see save()).
+    # Not one-to-one: a follow-up moving between customers (a merge) is briefly the latest of both.
+    latest_follow_up = models.ForeignKey(
+        "FollowUp",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("latest follow-up"),
+    )
+    next_follow_up = models.DateField(_("next follow-up"), null=True, blank=True, editable=False)
+
+    objects = CustomerManager()
 
     # History is read per customer (its id), by date and by author. The indexes it would copy from the fields above
     # serve no query and cost every write: without them an import writes its history rows in half the time.
     history = HistoricalRecords(
         verbose_name=_("historical customer"),
         no_db_index=["phone", "referrer", "branch", "consultant", "previous_consultant", "created_at"],
+        excluded_fields=FOLLOW_UP_SUMMARY,  # derived from the follow-ups, whose own history tells the story
     )
 
     class Meta:
@@ -130,10 +165,34 @@ class Customer(models.Model):
             models.Index(fields=["status", "created_at"], name="customer_status_created"),
             # The pool list, newest returns first.
             models.Index(fields=["-pooled_at", "-id"], condition=Q(consultant__isnull=True), name="customer_pool"),
+            # Calls to make: a salesperson's by date, and everyone's (managers) by date; archived leads are
+            # nobody's call, so they stay out of both.
+            models.Index(
+                fields=["consultant", "next_follow_up", "status"],
+                condition=Q(archived_at__isnull=True, next_follow_up__isnull=False),
+                name="customer_owner_due",
+            ),
+            models.Index(
+                fields=["next_follow_up", "status"],
+                condition=Q(archived_at__isnull=True, next_follow_up__isnull=False),
+                name="customer_due",
+            ),
         ]
 
     def __str__(self):
         return self.name or self.phone
+
+    def save(self, *args, **kwargs):
+        # The follow-up summary belongs to the follow-ups' writers: an instance loaded before a follow-up was
+        # written would otherwise put back a stale one.
+        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            deferred = self.get_deferred_fields()
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in FOLLOW_UP_SUMMARY and f.attname not in deferred
+            ]
+        super().save(*args, **kwargs)
 
 
 class FollowUp(models.Model):
@@ -162,6 +221,8 @@ class FollowUp(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="followup_customer_created"),
+            # The list's order (newest first), so a page of 50 reads 50 index entries, not a sort of every row.
+            models.Index(fields=["-created_at", "-id"], name="followup_created"),
             models.Index(fields=["consultant", "next_follow_up"], name="followup_owner_due"),
         ]
 

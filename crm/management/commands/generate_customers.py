@@ -99,6 +99,8 @@ class Command(BaseCommand):
                     )
                 )
         FollowUp.objects.bulk_create(rows, batch_size=BATCH)
+        # bulk_create sends no signals: the customers' follow-up summary is set here, for the batch at once.
+        Customer.objects.filter(pk__in=[customer.pk for customer in customers]).refresh_follow_up_summary()
 
     def generic_grants(self, customers):
         from django.contrib.contenttypes.models import ContentType
