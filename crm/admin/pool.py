@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from crm import access, selectors
+from crm import access
 from crm.models import PoolCustomer
 from crm.phones import mask_phone
 from crm.services import pool

@@ -1,0 +1,105 @@
+"""Every busy page at two sizes: is its server time flat in the data's size?
+
+One database grows from the small size to the large one (2.5 follow-ups per customer, 50 salespeople owning 2%
+each); at each size every page is loaded as a salesperson (their leads, 20 shared with them) and as a sales
+manager (everyone's), through the test client, median of 5. The ratio large ÷ small is what to read (goal
+≤ 1.5). `--scale` adds 1,000,000 customers for the manager's dashboard.
+"""
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client, override_settings
+
+from bench.dashboard import add_payments, bench_manager
+from bench.measure import table, timed
+from crm.models import Customer
+
+FOLLOW_UPS_PER_CUSTOMER = 2.5
+SALESPERSON = "bench-sales-000"
+
+
+def analyze():
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def spoken(phone: str) -> str:
+    """A stored +86 mobile as a person types it into the search box: "135 0000 1234"."""
+    digits = phone.removeprefix("+86")
+    return f"{digits[:3]} {digits[3:7]} {digits[7:]}"
+
+
+def pages(user) -> dict[str, str]:
+    """Each page's URL for `user` (the phone searched is of one of their own leads)."""
+    own = Customer.objects.filter(consultant=user) if user.username == SALESPERSON else Customer.objects.all()
+    phone = own.order_by("pk").values_list("phone", flat=True)[6]
+    return {
+        "customer list": "/admin/crm/customer/",
+        "customer search by phone": f"/admin/crm/customer/?q={spoken(phone)}",
+        "follow-up list": "/admin/crm/followup/",
+        "calls to make (due or overdue)": "/admin/crm/followup/?due=now",
+        "dashboard": "/admin/",
+    }
+
+
+def grow(total: int):
+    call_command(
+        "generate_customers",
+        total=total,
+        follow_ups_per_customer=FOLLOW_UPS_PER_CUSTOMER,
+        shares=20,
+        stdout=open("/dev/null", "w"),
+    )
+    add_payments()
+    analyze()
+
+
+def measure(size: int, users: dict, only: set | None = None) -> dict:
+    results = {}
+    for role, user in users.items():
+        client = Client()
+        client.force_login(user)
+        for page, url in pages(user).items():
+            if only and (page, role) not in only:
+                continue
+
+            def load(client=client, url=url):
+                response = client.get(url)
+                assert response.status_code == 200, (url, response.status_code)
+
+            results[(page, role)] = timed(load, repeat=5, warmup=1)
+    return results
+
+
+def run(quick: bool = False, scale: bool = False):
+    sizes = [2_000, 20_000] if quick else [10_000, 200_000]
+    figures = {}
+    with override_settings(ALLOWED_HOSTS=["testserver"]):
+        for size in sizes:
+            grow(size)
+            users = {"salesperson": get_user_model().objects.get(username=SALESPERSON), "manager": bench_manager()}
+            figures[size] = measure(size, users)
+        if scale:
+            grow(1_000_000)
+            figures[1_000_000] = measure(1_000_000, {"manager": bench_manager()}, only={("dashboard", "manager")})
+    small, large = sizes
+    rows = []
+    for (page, role), (small_t, small_q) in figures[small].items():
+        large_t, large_q = figures[large][(page, role)]
+        rows.append(
+            [page, role, f"{small_t * 1000:.0f}", f"{large_t * 1000:.0f}", f"{large_t / small_t:.2f}", small_q, large_q]
+        )
+    table(
+        f"Pages at {small:,} and {large:,} customers ({FOLLOW_UPS_PER_CUSTOMER} follow-ups each), server time, median "
+        "of 5 (goal: ratio <= 1.5)",
+        ["page", "as", f"ms@{small:,}", f"ms@{large:,}", "ratio", "queries", "queries"],
+        rows,
+    )
+    if scale:
+        base_t = figures[small][("dashboard", "manager")][0]
+        huge_t, huge_q = figures[1_000_000][("dashboard", "manager")]
+        print(
+            f"  manager's dashboard at 1,000,000 customers: {huge_t * 1000:.0f} ms, {huge_t / base_t:.2f}x its time "
+            f"at {small:,} (goal: <= 2), {huge_q} queries"
+        )
