@@ -35,6 +35,7 @@ from crm.models import (
     FollowUp,
     Installment,
     LeadImport,
+    LeadTally,
     Payment,
     PoolCustomer,
     PoolMove,
@@ -131,6 +132,10 @@ _SCOPES = {
     CourseRecord: lambda user: class_scope(user, "class_grade__"),
     StudyRecord: lambda user: class_scope(user, "course_record__class_grade__"),
     LeadImport: lambda user: Q() if sees_all_customers(user) else Q(created_by_id=user.pk),
+    # Counts of leads by owner: managers read everyone's, a salesperson their own (as their dashboard counts).
+    LeadTally: lambda user: (
+        Q(pk__in=[]) if not user.is_active else Q() if sees_all_customers(user) else Q(owner=user.pk)
+    ),
     # Moves in and out of the pool: managers know them all; a salesperson their own claims and their returns.
     PoolMove: lambda user: Q() if sees_all_customers(user) else Q(to_user_id=user.pk) | Q(from_user_id=user.pk),
 }

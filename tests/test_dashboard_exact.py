@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm import reports
-from crm.models import Customer, CustomerUserObjectPermission, FollowUp
+from crm.models import Customer, CustomerUserObjectPermission, FollowUp, LeadTally
 from crm.services import enrollment as enrollments
 from crm.services import inquiry as inquiries
 from crm.services import lead_import, leads, pool
@@ -126,13 +126,32 @@ def book(sales, other_sales, manager):
                 made[(owner.username, status, days)] = customer
     bare = factories.CustomerFactory(consultant=sales, name="No follow-up yet")
     made["bare"] = bare
+    made["campus"] = factories.CustomerFactory(consultant=other_sales, branch=factories.BranchFactory())
     archived = made[(sales.username, Status.FOLLOWING, -3)]
     leads.customers_archive(customers=[archived], by=manager)
     leads.customer_share(customers=[made[(other_sales.username, Status.NEW, 0)]], with_user=sales, by=manager)
     return made
 
 
+def tally_is_a_recount():
+    """The kept monthly tally holds exactly a recount of the leads, every key (campus too), nothing negative."""
+    recount = Counter(
+        (
+            timezone.localtime(c.created_at).date().replace(day=1),
+            c.consultant_id or 0,
+            c.branch_id or 0,
+            c.source,
+            c.status,
+        )
+        for c in Customer.objects.all()
+    )
+    kept = Counter({(t.month, t.owner, t.branch, t.source, t.status): t.leads for t in LeadTally.objects.all()})
+    assert min(kept.values(), default=0) >= 0
+    assert +kept == recount
+
+
 def check(people, client_for=None):
+    tally_is_a_recount()
     for user, sees_all in people:
         assert drop_zeros(shown(user, sees_all)) == drop_zeros(naive(user, sees_all)), user
         if client_for is not None:

@@ -5,6 +5,23 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def install_lead_tally(apps, schema_editor):
+    """The triggers that keep crm_leadtally, and its first count (set-based); crm.apps re-runs it after migrate."""
+    from crm.models.leads import install_lead_tally
+
+    install_lead_tally(schema_editor.connection)
+
+
+def drop_lead_tally_triggers(apps, schema_editor):
+    with schema_editor.connection.cursor() as cursor:
+        for event in ("insert", "update", "delete"):
+            if schema_editor.connection.vendor == "postgresql":
+                cursor.execute(f"DROP TRIGGER IF EXISTS crm_lead_tally_{event} ON crm_customer")
+                cursor.execute(f"DROP FUNCTION IF EXISTS crm_lead_tally_{event}()")
+            else:
+                cursor.execute(f"DROP TRIGGER IF EXISTS crm_lead_tally_{event}")
+
+
 def backfill_follow_up_summary(apps, schema_editor):
     """Each customer's latest follow-up and its next date, in one set-based UPDATE (as the model's
     refresh_follow_up_summary does; historical models have no custom querysets)."""
@@ -48,4 +65,23 @@ class Migration(migrations.Migration):
             model_name='followup',
             index=models.Index(fields=['-created_at', '-id'], name='followup_created'),
         ),
+        migrations.CreateModel(
+            name='LeadTally',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('month', models.DateField(verbose_name='month')),
+                ('owner', models.BigIntegerField(default=0, verbose_name='owner')),
+                ('branch', models.BigIntegerField(default=0, verbose_name='campus')),
+                ('source', models.CharField(max_length=16, verbose_name='source')),
+                ('status', models.CharField(max_length=16, verbose_name='status')),
+                ('leads', models.IntegerField(default=0, verbose_name='leads')),
+            ],
+            options={
+                'verbose_name': 'lead tally',
+                'verbose_name_plural': 'lead tallies',
+                'indexes': [models.Index(fields=['owner', 'month'], name='lead_tally_owner')],
+                'constraints': [models.UniqueConstraint(fields=('month', 'owner', 'branch', 'source', 'status'), name='lead_tally_key')],
+            },
+        ),
+        migrations.RunPython(install_lead_tally, drop_lead_tally_triggers),
     ]

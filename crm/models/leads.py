@@ -241,3 +241,122 @@ class CustomerUserObjectPermission(UserObjectPermissionBase):
     class Meta(UserObjectPermissionBase.Meta):
         verbose_name = _("customer share")
         verbose_name_plural = _("customer shares")
+
+
+class LeadTally(models.Model):
+    """How many leads came in each month (the school's time zone), per owner, campus, source and status.
+
+    Kept by database triggers on the customer table (install_lead_tally), so every writer keeps it exact: the
+    services, the set-based import and pool SQL, a queryset update alike. The dashboard's lead figures sum these
+    few thousand rows instead of grouping every lead. 0 stands for "none" (no owner: the pool; no campus), so the
+    key is unique without NULLs.
+    """
+
+    month = models.DateField(_("month"))
+    owner = models.BigIntegerField(_("owner"), default=0)
+    branch = models.BigIntegerField(_("campus"), default=0)
+    source = models.CharField(_("source"), max_length=16)
+    status = models.CharField(_("status"), max_length=16)
+    leads = models.IntegerField(_("leads"), default=0)
+
+    class Meta:
+        verbose_name = _("lead tally")
+        verbose_name_plural = _("lead tallies")
+        constraints = [
+            models.UniqueConstraint(fields=["month", "owner", "branch", "source", "status"], name="lead_tally_key")
+        ]
+        indexes = [models.Index(fields=["owner", "month"], name="lead_tally_owner")]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.owner} {self.branch} {self.source} {self.status}: {self.leads}"
+
+
+def _month_of(connection, column: str) -> str:
+    """SQL for the first day of the month of `column` in the school's time zone (as TruncMonth reads it)."""
+    zone = settings.TIME_ZONE
+    if connection.vendor == "postgresql":
+        return f"date_trunc('month', {column} AT TIME ZONE '{zone}')::date"
+    # Django registers this function on every SQLite connection it opens (the ORM's TruncMonth calls it too).
+    return f"date(django_datetime_trunc('month', {column}, '{zone}', 'UTC'))"
+
+
+def _tally_row(connection, row: str, sign: str) -> str:
+    return (
+        f"{_month_of(connection, f'{row}.created_at')} AS month, COALESCE({row}.consultant_id, 0) AS owner, "
+        f"COALESCE({row}.branch_id, 0) AS branch, {row}.source AS source, {row}.status AS status, {sign} AS leads"
+    )
+
+
+TALLY_COLUMNS = "month, owner, branch, source, status, leads"
+TALLY_KEY = "month, owner, branch, source, status"
+
+
+def _postgresql_triggers(connection) -> list[str]:
+    # Statement triggers over transition tables: a set-based INSERT of 100,000 leads is one grouped upsert.
+    upsert = (
+        f"INSERT INTO crm_leadtally ({TALLY_COLUMNS}) SELECT month, owner, branch, source, status, SUM(leads) "
+        "FROM ({rows}) changes GROUP BY month, owner, branch, source, status HAVING SUM(leads) <> 0 "
+        f"ON CONFLICT ({TALLY_KEY}) DO UPDATE SET leads = crm_leadtally.leads + EXCLUDED.leads"
+    )
+    new = f"SELECT {_tally_row(connection, 'n', '1')} FROM new_rows n"
+    old = f"SELECT {_tally_row(connection, 'o', '-1')} FROM old_rows o"
+    bodies = {
+        "insert": (upsert.format(rows=new), "REFERENCING NEW TABLE AS new_rows"),
+        "update": (
+            upsert.format(rows=f"{old} UNION ALL {new}"),
+            "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        ),
+        "delete": (upsert.format(rows=old), "REFERENCING OLD TABLE AS old_rows"),
+    }
+    statements = []
+    for event, (body, referencing) in bodies.items():
+        statements += [
+            f"CREATE OR REPLACE FUNCTION crm_lead_tally_{event}() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN {body}; RETURN NULL; END $$",
+            f"DROP TRIGGER IF EXISTS crm_lead_tally_{event} ON crm_customer",
+            f"CREATE TRIGGER crm_lead_tally_{event} AFTER {event.upper()} ON crm_customer {referencing} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION crm_lead_tally_{event}()",
+        ]
+    return statements
+
+
+def _sqlite_triggers(connection) -> list[str]:
+    def upsert(row: str, sign: str) -> str:
+        return (
+            # "WHERE true": SQLite's parser needs it between a SELECT and ON CONFLICT.
+            f"INSERT INTO crm_leadtally ({TALLY_COLUMNS}) SELECT {_tally_row(connection, row, sign)} WHERE true "
+            f"ON CONFLICT ({TALLY_KEY}) DO UPDATE SET leads = leads + excluded.leads;"
+        )
+
+    watched = "created_at, consultant_id, branch_id, source, status"
+    bodies = {
+        "insert": ("AFTER INSERT", upsert("NEW", "1")),
+        "update": (f"AFTER UPDATE OF {watched}", upsert("OLD", "-1") + " " + upsert("NEW", "1")),
+        "delete": ("AFTER DELETE", upsert("OLD", "-1")),
+    }
+    statements = []
+    for event, (when, body) in bodies.items():
+        statements += [
+            f"DROP TRIGGER IF EXISTS crm_lead_tally_{event}",
+            f"CREATE TRIGGER crm_lead_tally_{event} {when} ON crm_customer BEGIN {body} END",
+        ]
+    return statements
+
+
+def install_lead_tally(connection) -> None:
+    """(Re)create the triggers for the current time zone and recount the tally from the leads, with writers
+    held off meanwhile: run by the migration and after every migrate or flush, so it is exact from then on."""
+    triggers = _postgresql_triggers if connection.vendor == "postgresql" else _sqlite_triggers
+    if LeadTally._meta.db_table not in connection.introspection.table_names():
+        return  # migrated back to before the tally
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("LOCK TABLE crm_customer IN SHARE ROW EXCLUSIVE MODE")
+        for statement in triggers(connection):
+            cursor.execute(statement)
+        cursor.execute("DELETE FROM crm_leadtally")
+        cursor.execute(
+            f"INSERT INTO crm_leadtally ({TALLY_COLUMNS}) SELECT month, owner, branch, source, status, SUM(leads) "
+            f"FROM (SELECT {_tally_row(connection, 'c', '1')} FROM crm_customer c) leads "
+            "GROUP BY month, owner, branch, source, status"
+        )
