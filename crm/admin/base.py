@@ -72,10 +72,10 @@ class PhoneSearchMixin:
 
 
 class BoundedCountPaginator(Paginator):
-    """Counts a list exactly up to EXACT_UP_TO rows, and beyond that says "more than" (PostgreSQL: its planner's
-    estimate), so no page counts a whole big table or join: a page costs the same at any size."""
+    """Counts a list exactly up to EXACT_UP_TO rows (20 pages), and beyond that says "more than" (PostgreSQL: "about"
+    its planner's estimate), so no page counts a whole big table or join: a page costs the same at any size."""
 
-    EXACT_UP_TO = 10_000
+    EXACT_UP_TO = 1_000
     estimated = False
 
     @cached_property

@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='customer',
             name='latest_follow_up',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='crm.followup', verbose_name='latest follow-up'),
+            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='latest_of', to='crm.followup', verbose_name='latest follow-up'),
         ),
         migrations.AddField(
             model_name='customer',

@@ -1,7 +1,7 @@
 """Leads: customers and the follow-ups that salespeople record on them."""
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -124,7 +124,7 @@ class Customer(models.Model):
         null=True,
         blank=True,
         editable=False,
-        related_name="+",
+        related_name="latest_of",  # a follow-up's customer, when it is that customer's latest
         verbose_name=_("latest follow-up"),
     )
     next_follow_up = models.DateField(_("next follow-up"), null=True, blank=True, editable=False)
@@ -349,7 +349,7 @@ def install_lead_tally(connection) -> None:
     triggers = _postgresql_triggers if connection.vendor == "postgresql" else _sqlite_triggers
     if LeadTally._meta.db_table not in connection.introspection.table_names():
         return  # migrated back to before the tally
-    with connection.cursor() as cursor:
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("LOCK TABLE crm_customer IN SHARE ROW EXCLUSIVE MODE")
         for statement in triggers(connection):
