@@ -7,14 +7,16 @@ filter, which the list reads with crm.admin.filters.DashboardFilter and narrows 
 """
 
 import datetime
+import operator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import reduce
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -35,6 +37,7 @@ from crm.models import (
     PoolMove,
     StudyRecord,
 )
+from crm.models.leads import STATUS_COLUMNS
 from crm.school_time import day_start, start_of, week_start
 
 ENROLLED = Customer.Status.ENROLLED
@@ -234,10 +237,11 @@ def _tally(user, filters: Filters) -> QuerySet[LeadTally] | None:
 
 
 # A figure's grouping: the tally's column, and the leads' expression (a month is the school's month either way).
+# Statuses are the tally's columns (crm.models.leads.STATUS_COLUMNS), summed one by one.
 _GROUPS = {
     "source": ("source", F("source")),
     "month": ("month", TruncMonth("created_at")),
-    "status": ("status", F("status")),
+    "status": (None, F("status")),
     "consultant_id": ("owner", F("consultant_id")),
 }
 
@@ -249,9 +253,16 @@ def lead_counts(user, filters: Filters, group: str) -> list[dict]:
     tally = _tally(user, filters)
     if tally is None:
         return list(_counts(leads(user, filters).annotate(key=expression), "key"))
-    enrolled = Coalesce(Sum("leads", filter=Q(status=ENROLLED)), 0)
-    sums = tally.values(key=F(column)).annotate(total=Sum("leads"), won=enrolled).filter(total__gt=0)
-    rows = [{"key": row["key"], "leads": row["total"], "enrolled": row["won"]} for row in sums]
+    if column is None:
+        sums = tally.aggregate(**{status: Sum(name) for status, name in STATUS_COLUMNS.items()})
+        return [
+            {"key": status, "leads": sums[status], "enrolled": sums[status] if status == ENROLLED else 0}
+            for status in STATUS_COLUMNS
+            if sums[status]
+        ]
+    every = reduce(operator.add, [F(name) for name in STATUS_COLUMNS.values()])
+    sums = tally.values(key=F(column)).annotate(total=Sum(every), won=Sum(STATUS_COLUMNS[ENROLLED]))
+    rows = [{"key": row["key"], "leads": row["total"], "enrolled": row["won"]} for row in sums.filter(total__gt=0)]
     if group == "consultant_id":  # 0 in the tally is "no owner": the pool
         for row in rows:
             row["key"] = row["key"] or None

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from crm import reports
 from crm.models import Customer, CustomerUserObjectPermission, FollowUp, LeadTally
+from crm.models.leads import STATUS_COLUMNS
 from crm.services import enrollment as enrollments
 from crm.services import inquiry as inquiries
 from crm.services import lead_import, leads, pool
@@ -145,7 +146,10 @@ def tally_is_a_recount():
         )
         for c in Customer.objects.all()
     )
-    kept = Counter({(t.month, t.owner, t.branch, t.source, t.status): t.leads for t in LeadTally.objects.all()})
+    kept = Counter()
+    for t in LeadTally.objects.all():
+        for status, column in STATUS_COLUMNS.items():
+            kept[(t.month, t.owner, t.branch, t.source, status)] = getattr(t, column)
     assert min(kept.values(), default=0) >= 0
     assert +kept == recount
 

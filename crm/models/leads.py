@@ -244,31 +244,37 @@ class CustomerUserObjectPermission(UserObjectPermissionBase):
 
 
 class LeadTally(models.Model):
-    """How many leads came in each month (the school's time zone), per owner, campus, source and status.
+    """How many leads came in each month (the school's time zone), per owner, campus and source, in each status.
 
     Kept by database triggers on the customer table (install_lead_tally), so every writer keeps it exact: the
     services, the set-based import and pool SQL, a queryset update alike. The dashboard's lead figures sum these
     few thousand rows instead of grouping every lead. 0 stands for "none" (no owner: the pool; no campus), so the
-    key is unique without NULLs.
+    key is unique without NULLs. One column per status (STATUS_COLUMNS) keeps the rows four times fewer.
     """
 
     month = models.DateField(_("month"))
     owner = models.BigIntegerField(_("owner"), default=0)
     branch = models.BigIntegerField(_("campus"), default=0)
     source = models.CharField(_("source"), max_length=16)
-    status = models.CharField(_("status"), max_length=16)
-    leads = models.IntegerField(_("leads"), default=0)
+    new_leads = models.IntegerField(_("new"), default=0)
+    following_leads = models.IntegerField(_("following"), default=0)
+    enrolled_leads = models.IntegerField(_("enrolled"), default=0)
+    lost_leads = models.IntegerField(_("lost"), default=0)
 
     class Meta:
         verbose_name = _("lead tally")
         verbose_name_plural = _("lead tallies")
-        constraints = [
-            models.UniqueConstraint(fields=["month", "owner", "branch", "source", "status"], name="lead_tally_key")
-        ]
+        constraints = [models.UniqueConstraint(fields=["month", "owner", "branch", "source"], name="lead_tally_key")]
         indexes = [models.Index(fields=["owner", "month"], name="lead_tally_owner")]
 
     def __str__(self):
-        return f"{self.month:%Y-%m} {self.owner} {self.branch} {self.source} {self.status}: {self.leads}"
+        return f"{self.month:%Y-%m} {self.owner} {self.branch} {self.source}"
+
+
+# Customer status -> its LeadTally column.
+STATUS_COLUMNS = {status: f"{status}_leads" for status in Customer.Status.values}
+TALLY_KEY = "month, owner, branch, source"
+TALLY_COLUMNS = f"{TALLY_KEY}, {', '.join(STATUS_COLUMNS.values())}"
 
 
 def _month_of(connection, column: str) -> str:
@@ -281,32 +287,40 @@ def _month_of(connection, column: str) -> str:
 
 
 def _tally_row(connection, row: str, sign: str) -> str:
+    """One customer row (`row`: NEW, OLD or an alias) as a tally delta of `sign`."""
+    counts = ", ".join(
+        f"CASE WHEN {row}.status = '{status}' THEN {sign} ELSE 0 END AS {column}"
+        for status, column in STATUS_COLUMNS.items()
+    )
     return (
         f"{_month_of(connection, f'{row}.created_at')} AS month, COALESCE({row}.consultant_id, 0) AS owner, "
-        f"COALESCE({row}.branch_id, 0) AS branch, {row}.source AS source, {row}.status AS status, {sign} AS leads"
+        f"COALESCE({row}.branch_id, 0) AS branch, {row}.source AS source, {counts}"
     )
 
 
-TALLY_COLUMNS = "month, owner, branch, source, status, leads"
-TALLY_KEY = "month, owner, branch, source, status"
+def _grouped(rows: str) -> str:
+    sums = ", ".join(f"SUM({column})" for column in STATUS_COLUMNS.values())
+    changed = " OR ".join(f"SUM({column}) <> 0" for column in STATUS_COLUMNS.values())
+    return f"SELECT {TALLY_KEY}, {sums} FROM ({rows}) changes GROUP BY {TALLY_KEY} HAVING {changed}"
+
+
+def _on_conflict(table: str) -> str:
+    added = ", ".join(f"{column} = {table}.{column} + excluded.{column}" for column in STATUS_COLUMNS.values())
+    return f"ON CONFLICT ({TALLY_KEY}) DO UPDATE SET {added}"
 
 
 def _postgresql_triggers(connection) -> list[str]:
     # Statement triggers over transition tables: a set-based INSERT of 100,000 leads is one grouped upsert.
-    upsert = (
-        f"INSERT INTO crm_leadtally ({TALLY_COLUMNS}) SELECT month, owner, branch, source, status, SUM(leads) "
-        "FROM ({rows}) changes GROUP BY month, owner, branch, source, status HAVING SUM(leads) <> 0 "
-        f"ON CONFLICT ({TALLY_KEY}) DO UPDATE SET leads = crm_leadtally.leads + EXCLUDED.leads"
-    )
     new = f"SELECT {_tally_row(connection, 'n', '1')} FROM new_rows n"
     old = f"SELECT {_tally_row(connection, 'o', '-1')} FROM old_rows o"
+    upsert = f"INSERT INTO crm_leadtally ({TALLY_COLUMNS}) {{rows}} {_on_conflict('crm_leadtally')}"
     bodies = {
-        "insert": (upsert.format(rows=new), "REFERENCING NEW TABLE AS new_rows"),
+        "insert": (upsert.format(rows=_grouped(new)), "REFERENCING NEW TABLE AS new_rows"),
         "update": (
-            upsert.format(rows=f"{old} UNION ALL {new}"),
+            upsert.format(rows=_grouped(f"{old} UNION ALL {new}")),
             "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
         ),
-        "delete": (upsert.format(rows=old), "REFERENCING OLD TABLE AS old_rows"),
+        "delete": (upsert.format(rows=_grouped(old)), "REFERENCING OLD TABLE AS old_rows"),
     }
     statements = []
     for event, (body, referencing) in bodies.items():
@@ -322,10 +336,10 @@ def _postgresql_triggers(connection) -> list[str]:
 
 def _sqlite_triggers(connection) -> list[str]:
     def upsert(row: str, sign: str) -> str:
+        # "WHERE true": SQLite's parser needs it between a SELECT and ON CONFLICT.
         return (
-            # "WHERE true": SQLite's parser needs it between a SELECT and ON CONFLICT.
             f"INSERT INTO crm_leadtally ({TALLY_COLUMNS}) SELECT {_tally_row(connection, row, sign)} WHERE true "
-            f"ON CONFLICT ({TALLY_KEY}) DO UPDATE SET leads = leads + excluded.leads;"
+            f"{_on_conflict('crm_leadtally')};"
         )
 
     watched = "created_at, consultant_id, branch_id, source, status"
@@ -355,8 +369,5 @@ def install_lead_tally(connection) -> None:
         for statement in triggers(connection):
             cursor.execute(statement)
         cursor.execute("DELETE FROM crm_leadtally")
-        cursor.execute(
-            f"INSERT INTO crm_leadtally ({TALLY_COLUMNS}) SELECT month, owner, branch, source, status, SUM(leads) "
-            f"FROM (SELECT {_tally_row(connection, 'c', '1')} FROM crm_customer c) leads "
-            "GROUP BY month, owner, branch, source, status"
-        )
+        every_lead = f"SELECT {_tally_row(connection, 'c', '1')} FROM crm_customer c"
+        cursor.execute(f"INSERT INTO crm_leadtally ({TALLY_COLUMNS}) {_grouped(every_lead)}")
