@@ -54,8 +54,8 @@ class RowAccessMixin:
 class PhoneSearchMixin:
     """A search for a whole phone number, in any spelling ("138 0013 8000"), finds the row by its stored form.
 
-    Only by it (and the exact `phone_search_also` fields): a phone is nobody's name, and the unique index answers
-    at any size where a `%term%` match over every search field reads the whole table.
+    Only by it (and the `phone_search_also` fields, equal to its digits): a phone is nobody's name, and the unique
+    index answers at any size where a `%term%` match over every search field reads the whole table.
     """
 
     phone_search_also: tuple[str, ...] = ()
@@ -66,8 +66,9 @@ class PhoneSearchMixin:
         except ValidationError:
             return super().get_search_results(request, queryset, search_term)
         exact = Q(phone=phone)
+        digits = "".join(ch for ch in search_term if ch.isdigit())  # as a number is typed: "138 0013 8000"
         for name in self.phone_search_also:
-            exact |= Q(**{name: search_term.strip()})
+            exact |= Q(**{name: digits})
         return queryset.filter(exact), False
 
 
