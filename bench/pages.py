@@ -2,9 +2,12 @@
 
 One database grows from the small size to the large one (2.5 follow-ups per customer, 50 salespeople owning 2%
 each); at each size every page is loaded as a salesperson (their leads, 20 shared with them) and as a sales
-manager (everyone's), through the test client, median of 5. The ratio large ÷ small is what to read (goal
-≤ 1.5). `--scale` adds 1,000,000 customers for the manager's dashboard.
+manager (everyone's), through the test client, 9 times. The ratio large ÷ small is what to read (goal ≤ 1.5), of
+the medians and of the best runs (on a machine shared with other work the best run is the steadier figure).
+`--scale` adds 1,000,000 customers for the manager's dashboard.
 """
+
+import time
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -16,6 +19,7 @@ from bench.measure import table, timed
 from crm.models import Customer
 
 FOLLOW_UPS_PER_CUSTOMER = 2.5
+REPEAT = 9
 SALESPERSON = "bench-sales-000"
 
 
@@ -69,8 +73,18 @@ def measure(size: int, users: dict, only: set | None = None) -> dict:
                 response = client.get(url)
                 assert response.status_code == 200, (url, response.status_code)
 
-            results[(page, role)] = timed(load, repeat=5, warmup=1)
+            results[(page, role)] = timed(load, repeat=REPEAT, warmup=1)
+            results[(page, role, "best")] = best_of(load, REPEAT)
     return results
+
+
+def best_of(load, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        load()
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def run(quick: bool = False, scale: bool = False):
@@ -86,21 +100,38 @@ def run(quick: bool = False, scale: bool = False):
             figures[1_000_000] = measure(1_000_000, {"manager": bench_manager()}, only={("dashboard", "manager")})
     small, large = sizes
     rows = []
-    for (page, role), (small_t, small_q) in figures[small].items():
-        large_t, large_q = figures[large][(page, role)]
+    for key, (small_t, small_q) in figures[small].items():
+        if len(key) == 3:
+            continue
+        page, role = key
+        large_t, large_q = figures[large][key]
+        small_b, large_b = figures[small][(page, role, "best")], figures[large][(page, role, "best")]
         rows.append(
-            [page, role, f"{small_t * 1000:.0f}", f"{large_t * 1000:.0f}", f"{large_t / small_t:.2f}", small_q, large_q]
+            [
+                page,
+                role,
+                f"{small_t * 1000:.0f}",
+                f"{large_t * 1000:.0f}",
+                f"{large_t / small_t:.2f}",
+                f"{small_b * 1000:.0f}",
+                f"{large_b * 1000:.0f}",
+                f"{large_b / small_b:.2f}",
+                small_q,
+                large_q,
+            ]
         )
     table(
-        f"Pages at {small:,} and {large:,} customers ({FOLLOW_UPS_PER_CUSTOMER} follow-ups each), server time, median "
-        "of 5 (goal: ratio <= 1.5)",
-        ["page", "as", f"ms@{small:,}", f"ms@{large:,}", "ratio", "queries", "queries"],
+        f"Pages at {small:,} and {large:,} customers ({FOLLOW_UPS_PER_CUSTOMER} follow-ups each), server time of "
+        f"{REPEAT} runs: median and best (goal: ratio <= 1.5)",
+        ["page", "as", f"med@{small:,}", f"med@{large:,}", "ratio", f"best@{small:,}", f"best@{large:,}", "ratio"]
+        + ["queries", "queries"],
         rows,
     )
     if scale:
-        base_t = figures[small][("dashboard", "manager")][0]
+        base_t, base_b = figures[small][("dashboard", "manager")][0], figures[small][("dashboard", "manager", "best")]
         huge_t, huge_q = figures[1_000_000][("dashboard", "manager")]
+        huge_b = figures[1_000_000][("dashboard", "manager", "best")]
         print(
-            f"  manager's dashboard at 1,000,000 customers: {huge_t * 1000:.0f} ms, {huge_t / base_t:.2f}x its time "
-            f"at {small:,} (goal: <= 2), {huge_q} queries"
+            f"  manager's dashboard at 1,000,000 customers: median {huge_t * 1000:.0f} ms ({huge_t / base_t:.2f}x its "
+            f"time at {small:,}), best {huge_b * 1000:.0f} ms ({huge_b / base_b:.2f}x) (goal: <= 2), {huge_q} queries"
         )
