@@ -100,11 +100,9 @@ def run(quick: bool = False, scale: bool = False):
             figures[1_000_000] = measure(1_000_000, {"manager": bench_manager()}, only={("dashboard", "manager")})
     small, large = sizes
     rows = []
-    for key, (small_t, small_q) in figures[small].items():
-        if len(key) == 3:
-            continue
+    for key in [key for key in figures[small] if len(key) == 2]:
         page, role = key
-        large_t, large_q = figures[large][key]
+        (small_t, small_q), (large_t, large_q) = figures[small][key], figures[large][key]
         small_b, large_b = figures[small][(page, role, "best")], figures[large][(page, role, "best")]
         rows.append(
             [
