@@ -59,7 +59,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='customer',
-            index=models.Index(condition=models.Q(('archived_at__isnull', True), ('next_follow_up__isnull', False)), fields=['next_follow_up', 'status'], name='customer_due'),
+            index=models.Index(condition=models.Q(('archived_at__isnull', True), ('next_follow_up__isnull', False)), fields=['next_follow_up', 'id', 'status'], name='customer_due'),
         ),
         migrations.AddIndex(
             model_name='followup',

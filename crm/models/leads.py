@@ -173,7 +173,8 @@ class Customer(models.Model):
                 name="customer_owner_due",
             ),
             models.Index(
-                fields=["next_follow_up", "status"],
+                # id too: the calls-to-make list's order (soonest due, then customer), read off the index
+                fields=["next_follow_up", "id", "status"],
                 condition=Q(archived_at__isnull=True, next_follow_up__isnull=False),
                 name="customer_due",
             ),
