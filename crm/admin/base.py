@@ -68,7 +68,8 @@ class PhoneSearchMixin:
         exact = Q(phone=phone)
         digits = "".join(ch for ch in search_term if ch.isdigit())  # as a number is typed: "138 0013 8000"
         for name in self.phone_search_also:
-            exact |= Q(**{name: digits})
+            # "filled": the fields' unique indexes hold filled values only, and SQLite uses one only when told so.
+            exact |= Q(**{name: digits}) & ~Q(**{name: ""})
         return queryset.filter(exact), False
 
 
