@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ["access", "imports", "dashboard"]
+SUITES = ["access", "imports", "dashboard", "pages"]
 
 
 def setup_django():
@@ -32,6 +32,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("suites", nargs="*", help=f"any of {SUITES} (default: all)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for trying the bench itself")
+    parser.add_argument("--scale", action="store_true", help="pages: also the manager's dashboard at 1,000,000 leads")
     args = parser.parse_args()
     backend = setup_django()
     print(f"Benchmarks on {backend}; times are medians of repeated runs, ratios are what to read.\n")
@@ -40,7 +41,8 @@ def main():
     for name in args.suites or SUITES:
         call_command("flush", interactive=False, verbosity=0)  # each suite builds its own data
         module = __import__(f"bench.{name}", fromlist=["run"])
-        module.run(quick=args.quick)
+        options = {"scale": True} if args.scale and name == "pages" else {}
+        module.run(quick=args.quick, **options)
         print()
 
 

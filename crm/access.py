@@ -35,6 +35,7 @@ from crm.models import (
     FollowUp,
     Installment,
     LeadImport,
+    LeadTally,
     Payment,
     PoolCustomer,
     PoolMove,
@@ -75,6 +76,15 @@ def customer_scope(user, via: str = "") -> Q:
     return owned | Q(**{f"{via}pk__in": shared, f"{via}consultant__isnull": False}) if shared else owned
 
 
+def follow_up_scope(user) -> Q:
+    """Follow-ups of the customers `user` reaches, as one condition on the follow-up's own customer column (a
+    semi-join): an OR spanning the follow-up and customer tables could use no index, so both were scanned."""
+    scope = customer_scope(user)
+    if not scope:  # everyone's
+        return scope
+    return Q(customer_id__in=Customer.objects.filter(scope).values("pk"))
+
+
 def sees_pool(user) -> bool:
     """Salespeople and their managers browse the lead pool (and may claim from it, with crm.claim_customer)."""
     return user.is_active and user.has_perm("crm.view_poolcustomer")
@@ -110,7 +120,7 @@ def student_scope(user) -> Q:
 _SCOPES = {
     Customer: customer_scope,
     PoolCustomer: pool_scope,
-    FollowUp: lambda user: customer_scope(user, "customer__"),
+    FollowUp: follow_up_scope,
     Enrollment: lambda user: customer_scope(user, "customer__"),
     EnrollmentDocument: lambda user: customer_scope(user, "enrollment__customer__"),
     Payment: lambda user: customer_scope(user, "customer__"),
@@ -122,6 +132,10 @@ _SCOPES = {
     CourseRecord: lambda user: class_scope(user, "class_grade__"),
     StudyRecord: lambda user: class_scope(user, "course_record__class_grade__"),
     LeadImport: lambda user: Q() if sees_all_customers(user) else Q(created_by_id=user.pk),
+    # Counts of leads by owner: managers read everyone's, a salesperson their own (as their dashboard counts).
+    LeadTally: lambda user: (
+        Q(pk__in=[]) if not user.is_active else Q() if sees_all_customers(user) else Q(owner=user.pk)
+    ),
     # Moves in and out of the pool: managers know them all; a salesperson their own claims and their returns.
     PoolMove: lambda user: Q() if sees_all_customers(user) else Q(to_user_id=user.pk) | Q(from_user_id=user.pk),
 }

@@ -7,12 +7,15 @@ filter, which the list reads with crm.admin.filters.DashboardFilter and narrows 
 """
 
 import datetime
+import operator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import reduce
 from urllib.parse import urlencode
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
@@ -28,11 +31,13 @@ from crm.models import (
     Customer,
     FollowUp,
     Installment,
+    LeadTally,
     Payment,
     PoolCustomer,
     PoolMove,
     StudyRecord,
 )
+from crm.models.leads import STATUS_COLUMNS
 from crm.school_time import day_start, start_of, week_start
 
 ENROLLED = Customer.Status.ENROLLED
@@ -222,11 +227,53 @@ def _conversion_chart(table: Table, kind: str = "bar") -> dict:
     }
 
 
+def _tally(user, filters: Filters) -> QuerySet[LeadTally] | None:
+    """The tally rows that hold the user's lead figures, or None when the filters need the leads themselves (a date
+    range cuts months; a course of interest is not a tally key)."""
+    if filters.date_from or filters.date_to or filters.course:
+        return None
+    rows = access.visible(user, LeadTally).order_by()
+    return rows.filter(branch=filters.branch.pk) if filters.branch else rows
+
+
+# A figure's grouping: the tally's column, and the leads' expression (a month is the school's month either way).
+# Statuses are the tally's columns (crm.models.leads.STATUS_COLUMNS), summed one by one.
+_GROUPS = {
+    "source": ("source", F("source")),
+    "month": ("month", TruncMonth("created_at")),
+    "status": (None, F("status")),
+    "consultant_id": ("owner", F("consultant_id")),
+}
+
+
+def lead_counts(user, filters: Filters, group: str) -> list[dict]:
+    """Leads and enrolled leads per `group` (source, month, status or consultant_id) of the user's figures: from the
+    kept monthly tally (a few thousand rows at any number of leads), else by counting the leads."""
+    column, expression = _GROUPS[group]
+    tally = _tally(user, filters)
+    if tally is None:
+        return list(_counts(leads(user, filters).annotate(key=expression), "key"))
+    if column is None:
+        sums = tally.aggregate(**{status: Sum(name) for status, name in STATUS_COLUMNS.items()})
+        return [
+            {"key": status, "leads": sums[status], "enrolled": sums[status] if status == ENROLLED else 0}
+            for status in STATUS_COLUMNS
+            if sums[status]
+        ]
+    every = reduce(operator.add, [F(name) for name in STATUS_COLUMNS.values()])
+    sums = tally.values(key=F(column)).annotate(total=Sum(every), won=Sum(STATUS_COLUMNS[ENROLLED]))
+    rows = [{"key": row["key"], "leads": row["total"], "enrolled": row["won"]} for row in sums.filter(total__gt=0)]
+    if group == "consultant_id":  # 0 in the tally is "no owner": the pool
+        for row in rows:
+            row["key"] = row["key"] or None
+    return rows
+
+
 def leads_by_source(user, filters: Filters) -> Table:
     labels = dict(Customer.Source.choices)
     table = Table("sources", _("Leads and conversion by source"), [_("source"), *CONVERSION_HEADERS])
-    for row in _counts(leads(user, filters), "source").order_by("-leads", "source"):
-        source = row["source"]
+    for row in sorted(lead_counts(user, filters, "source"), key=lambda row: (-row["leads"], row["key"])):
+        source = row["key"]
         label = labels.get(source, source) if source else NO_SOURCE
         table.rows.append(_conversion_row(Cell(label), row, filters, source__exact=source))
     table.chart = _conversion_chart(table)
@@ -235,9 +282,8 @@ def leads_by_source(user, filters: Filters) -> Table:
 
 def conversion_by_month(user, filters: Filters) -> Table:
     table = Table("months", _("Leads and conversion by month"), [_("month"), *CONVERSION_HEADERS])
-    monthly = _counts(leads(user, filters).annotate(month=TruncMonth("created_at")), "month").order_by("month")
-    for row in monthly:
-        month = row["month"].date() if isinstance(row["month"], datetime.datetime) else row["month"]
+    for row in sorted(lead_counts(user, filters, "month"), key=lambda row: row["key"]):
+        month = row["key"].date() if isinstance(row["key"], datetime.datetime) else row["key"]
         label = Cell(date_format(month, "YEAR_MONTH_FORMAT"))
         table.rows.append(_conversion_row(label, row, _month(month, filters)))
     table.chart = _conversion_chart(table, "line")
@@ -245,7 +291,7 @@ def conversion_by_month(user, filters: Filters) -> Table:
 
 
 def status_funnel(user, filters: Filters) -> Table:
-    counts = dict(leads(user, filters).values_list("status").annotate(n=Count("pk")))
+    counts = {row["key"]: row["leads"] for row in lead_counts(user, filters, "status")}
     table = Table("funnel", _("Status funnel"), [_("status"), _("leads")])
     for value, label in Customer.Status.choices:
         table.rows.append([Cell(label), Cell(counts.get(value, 0), _link(Customer, filters, status__exact=value))])
@@ -259,14 +305,18 @@ def status_funnel(user, filters: Filters) -> Table:
 
 def conversion_by_salesperson(user, filters: Filters) -> Table:
     table = Table("salespeople", _("Conversion by salesperson"), [_("consultant"), *CONVERSION_HEADERS])
-    group = ["consultant_id", "consultant__username", "consultant__first_name", "consultant__last_name"]
-    for row in _counts(leads(user, filters), *group).order_by("-leads", "consultant__username"):
-        if row["consultant_id"] is None:
+    rows = lead_counts(user, filters, "consultant_id")
+    people = get_user_model().objects.in_bulk([row["key"] for row in rows if row["key"]])
+    for row in rows:
+        row["person"] = people.get(row["key"])
+    rows.sort(key=lambda row: (-row["leads"], row["person"] is None, row["person"] and row["person"].get_username()))
+    for row in rows:
+        person = row["person"]
+        if person is None:
             table.rows.append(_conversion_row(Cell(IN_THE_POOL), row, filters, consultant__isnull="True"))
             continue
-        name = f"{row['consultant__first_name']} {row['consultant__last_name']}".strip()
-        label = Cell(name or row["consultant__username"])
-        table.rows.append(_conversion_row(label, row, filters, consultant__id__exact=row["consultant_id"]))
+        label = Cell(person.get_full_name() or person.get_username())
+        table.rows.append(_conversion_row(label, row, filters, consultant__id__exact=person.pk))
     table.chart = _conversion_chart(table)
     return table
 
@@ -315,10 +365,12 @@ def payments_by_month_and_course(user, filters: Filters) -> Table:
 
 
 def follow_ups_due(user) -> list[Cell]:
-    follow_ups = access.visible(user, FollowUp)
+    """Follow-ups due today and overdue, counted on the customers' kept next date (one indexed count each): a
+    customer is one latest follow-up, so each number is the length of the list it links to."""
+    customers = access.visible(user, Customer).order_by()
     return [
-        Cell(selectors.due_today(follow_ups).count(), _changelist(FollowUp, due="today")),
-        Cell(selectors.overdue(follow_ups).count(), _changelist(FollowUp, due="overdue")),
+        Cell(selectors.customers_due_today(customers).count(), _changelist(FollowUp, due="today")),
+        Cell(selectors.customers_overdue(customers).count(), _changelist(FollowUp, due="overdue")),
     ]
 
 
@@ -333,7 +385,8 @@ def calls_to_make(user) -> Cell:
     key = f"crm:calls-to-make:{user.pk}:{timezone.localdate().isoformat()}"
     count = cache.get(key)
     if count is None:
-        count = selectors.due_now(selectors.own_follow_ups(user)).count()
+        own = access.restrict(user, Customer.objects.filter(consultant_id=user.pk))
+        count = selectors.customers_due_now(own).count()
         cache.set(key, count, CALLS_CACHE_SECONDS)
     return Cell(count, _changelist(FollowUp, due="now", customer__consultant__id__exact=user.pk))
 

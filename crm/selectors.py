@@ -3,7 +3,7 @@
 import datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from crm import access, roles
@@ -41,49 +41,80 @@ def teachers() -> QuerySet:
     return get_user_model().objects.filter(is_active=True, groups__name=roles.TEACHER).order_by("username")
 
 
-# Follow-ups still to keep are those of leads being worked on: a lost or archived lead is nobody's call to make,
-# and a customer who enrolled is never late (a follow-up due today on them, e.g. a new inquiry, still counts).
-_WORKED_ON = ~Q(customer__status=Customer.Status.LOST) & Q(customer__archived_at__isnull=True)
-_CAN_BE_LATE = ~Q(customer__status=Customer.Status.ENROLLED)
+# Calls still to make are on leads being worked on: a lost or archived lead is nobody's call to make, and a
+# customer who enrolled is never late (a follow-up due today on them, e.g. a new inquiry, still counts). They are
+# read from the customer's kept summary (Customer.next_follow_up, the next date of its latest follow-up), whose
+# partial indexes (customer_owner_due, customer_due) answer them without reading a follow-up. Statuses are named,
+# not negated: a negated condition through the follow-up's `latest_of` would become a subquery.
+_WORKED_ON = [Customer.Status.NEW, Customer.Status.FOLLOWING, Customer.Status.ENROLLED]
+_CAN_BE_LATE = [Customer.Status.NEW, Customer.Status.FOLLOWING]
 
 
-def pending_follow_ups(follow_ups: QuerySet[FollowUp]) -> QuerySet[FollowUp]:
-    """The latest follow-up of each lead being worked on: its next date is the one still to keep."""
-    newer = FollowUp.objects.filter(customer_id=OuterRef("customer_id"), created_at__gt=OuterRef("created_at"))
-    return follow_ups.filter(_WORKED_ON, ~Exists(newer))
+def _due_today(via: str = "") -> Q:
+    return Q(**{f"{via}next_follow_up": timezone.localdate(), f"{via}status__in": _WORKED_ON})
 
 
-def _due_today() -> Q:
-    return Q(next_follow_up=timezone.localdate())
+def _overdue(via: str = "") -> Q:
+    return Q(**{f"{via}next_follow_up__lt": timezone.localdate(), f"{via}status__in": _CAN_BE_LATE})
 
 
-def _overdue() -> Q:
-    return Q(next_follow_up__lt=timezone.localdate()) & _CAN_BE_LATE
+def _due_within(days: int, via: str = "") -> Q:
+    today = timezone.localdate()
+    end = today + datetime.timedelta(days=days)
+    return Q(**{f"{via}next_follow_up__gte": today, f"{via}next_follow_up__lte": end, f"{via}status__in": _WORKED_ON})
 
 
-def due_today(follow_ups: QuerySet[FollowUp]) -> QuerySet[FollowUp]:
-    return pending_follow_ups(follow_ups).filter(_due_today())
+ANY_CUSTOMER = Q()
 
 
-def overdue(follow_ups: QuerySet[FollowUp]) -> QuerySet[FollowUp]:
-    return pending_follow_ups(follow_ups).filter(_overdue())
+def _latest(follow_ups: QuerySet[FollowUp], condition: Q, within: Q) -> QuerySet[FollowUp]:
+    """The follow-ups among `follow_ups` that are the latest of a customer in use meeting `condition` (through
+    "latest_of__"): one join from the customer's kept latest follow-up, so the customer's indexes drive it (and one
+    filter() call, so a single join). `within` narrows those customers the same way (e.g. to whose they are)."""
+    return follow_ups.filter(condition & within & Q(latest_of__archived_at__isnull=True))
 
 
-def due_now(follow_ups: QuerySet[FollowUp]) -> QuerySet[FollowUp]:
+def due_today(follow_ups: QuerySet[FollowUp], within: Q = ANY_CUSTOMER) -> QuerySet[FollowUp]:
+    return _latest(follow_ups, _due_today("latest_of__"), within)
+
+
+def overdue(follow_ups: QuerySet[FollowUp], within: Q = ANY_CUSTOMER) -> QuerySet[FollowUp]:
+    return _latest(follow_ups, _overdue("latest_of__"), within)
+
+
+def due_now(follow_ups: QuerySet[FollowUp], within: Q = ANY_CUSTOMER) -> QuerySet[FollowUp]:
     """Due today or overdue: the calls to make today."""
-    return pending_follow_ups(follow_ups).filter(_due_today() | _overdue())
+    return _latest(follow_ups, _due_today("latest_of__") | _overdue("latest_of__"), within)
+
+
+def due_within(follow_ups: QuerySet[FollowUp], days: int, within: Q = ANY_CUSTOMER) -> QuerySet[FollowUp]:
+    return _latest(follow_ups, _due_within(days, "latest_of__"), within)
+
+
+def reachable_calls(user) -> Q:
+    """For the due selectors' `within`: the customers `user` reaches, as a condition on the follow-up's customer
+    through "latest_of__" (the same rows the follow-up list's own scope lets through, but on the customer's
+    columns, so a salesperson's calls are read from their own index)."""
+    return access.customer_scope(user, "latest_of__")
+
+
+def customers_due_today(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    """The customers whose latest follow-up is due today: as many as due_today() lists follow-ups."""
+    return customers.filter(_due_today(), archived_at__isnull=True)
+
+
+def customers_overdue(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    """The customers whose latest follow-up is overdue: as many as overdue() lists follow-ups."""
+    return customers.filter(_overdue(), archived_at__isnull=True)
+
+
+def customers_due_now(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    return customers.filter(_due_today() | _overdue(), archived_at__isnull=True)
 
 
 def own_follow_ups(user) -> QuerySet[FollowUp]:
     """Follow-ups on the leads `user` owns: their calls to make (a lead shared with them stays its owner's)."""
     return access.restrict(user, FollowUp.objects.filter(customer__consultant_id=user.pk))
-
-
-def due_within(follow_ups: QuerySet[FollowUp], days: int) -> QuerySet[FollowUp]:
-    today = timezone.localdate()
-    return pending_follow_ups(follow_ups).filter(
-        next_follow_up__gte=today, next_follow_up__lte=today + datetime.timedelta(days=days)
-    )
 
 
 def not_ended() -> Q:
@@ -115,12 +146,6 @@ def catalogue_courses() -> list[Course]:
         course.campuses = sorted({c.branch for c in course.open_classes}, key=lambda branch: branch.name)
         course.upcoming = [c for c in course.open_classes if c.start_date >= today]
     return courses
-
-
-def with_last_follow_up(customers: QuerySet[Customer]) -> QuerySet[Customer]:
-    """Each customer with `last_follow_ups`: a list holding its latest follow-up, if any (one query for all)."""
-    latest = FollowUp.objects.order_by("-created_at", "-id")[:1]
-    return customers.prefetch_related(Prefetch("follow_ups", queryset=latest, to_attr="last_follow_ups"))
 
 
 def pool_returns_from(user, since: datetime.datetime) -> QuerySet[Customer]:

@@ -1,9 +1,16 @@
 """The one base for every CRM ModelAdmin: row access from crm.access on each hook the admin has."""
 
+import json
+
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import Q
 from django.http import Http404
+from django.utils.formats import number_format
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -45,15 +52,60 @@ class RowAccessMixin:
 
 
 class PhoneSearchMixin:
-    """A search for a whole phone number, in any spelling ("138 0013 8000"), finds the row by its stored form."""
+    """A search for a whole phone number, in any spelling ("138 0013 8000"), finds the row by its stored form.
+
+    Only by it (and the `phone_search_also` fields, equal to its digits): a phone is nobody's name, and the unique
+    index answers at any size where a `%term%` match over every search field reads the whole table.
+    """
+
+    phone_search_also: tuple[str, ...] = ()
 
     def get_search_results(self, request, queryset, search_term):
-        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         try:
             phone = normalize_phone(search_term)
         except ValidationError:
-            return queryset, may_have_duplicates
-        return queryset | self.get_queryset(request).filter(phone=phone), may_have_duplicates
+            return super().get_search_results(request, queryset, search_term)
+        exact = Q(phone=phone)
+        digits = "".join(ch for ch in search_term if ch.isdigit())  # as a number is typed: "138 0013 8000"
+        for name in self.phone_search_also:
+            # "filled": the fields' unique indexes hold filled values only, and SQLite uses one only when told so.
+            exact |= Q(**{name: digits}) & ~Q(**{name: ""})
+        return queryset.filter(exact), False
+
+
+class BoundedCountPaginator(Paginator):
+    """Counts a list exactly up to EXACT_UP_TO rows (20 pages), and beyond that says "more than" (PostgreSQL: "about"
+    its planner's estimate), so no page counts a whole big table or join: a page costs the same at any size."""
+
+    EXACT_UP_TO = 1_000
+    estimated = False
+
+    @cached_property
+    def count(self):
+        rows = self.object_list.order_by()
+        counted = rows[: self.EXACT_UP_TO + 1].count()
+        self.estimated = counted > self.EXACT_UP_TO
+        if not self.estimated:
+            return counted
+        return max(self.EXACT_UP_TO + 1, self._planner_estimate(rows))
+
+    @staticmethod
+    def _planner_estimate(rows) -> int:
+        connection = connections[rows.db]
+        if connection.vendor != "postgresql":
+            return 0
+        sql, params = rows.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        return int(plan[0]["Plan"]["Plan Rows"])
+
+    def count_text(self) -> str:
+        """How the list names its size when it was not counted to the end."""
+        if self.count > self.EXACT_UP_TO + 1:
+            return _("about %(count)s") % {"count": number_format(self.count, force_grouping=True)}
+        return _("more than %(count)s") % {"count": number_format(self.EXACT_UP_TO, force_grouping=True)}
 
 
 class CRMAdmin(RowAccessMixin, admin.ModelAdmin):
@@ -61,6 +113,7 @@ class CRMAdmin(RowAccessMixin, admin.ModelAdmin):
 
     list_per_page = 50
     show_full_result_count = False  # the unfiltered count scans the whole table on every page
+    paginator = BoundedCountPaginator  # and so does the filtered one, on a big table (templates/admin/pagination.html)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

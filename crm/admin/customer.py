@@ -22,7 +22,7 @@ from . import actions
 from .actions import person_name
 from .base import CRMHistoryAdmin, CRMStackedInline, PhoneSearchMixin
 from .exports import SpreadsheetExportMixin
-from .filters import DashboardFilter
+from .filters import DashboardFilter, OwnerFilter
 from .lead_import import LeadImportViewsMixin
 
 
@@ -106,7 +106,7 @@ class CustomerAdmin(PhoneSearchMixin, LeadImportViewsMixin, SpreadsheetExportMix
         ArchivedFilter,
         "status",
         "source",
-        ("consultant", admin.RelatedOnlyFieldListFilter),
+        ("consultant", OwnerFilter),
         "branch",
         "consult_courses",
         "tags",
@@ -115,6 +115,7 @@ class CustomerAdmin(PhoneSearchMixin, LeadImportViewsMixin, SpreadsheetExportMix
     list_select_related = ["consultant"]
     # No date_hierarchy: its distinct-years query grows with the rows shown; the created_at filter covers dates.
     search_fields = ["name", "phone", "qq", "wechat", "email"]
+    phone_search_also = ("qq",)  # a QQ number can look like a phone
     search_help_text = _("Search by name, phone, QQ, WeChat or email.")
     autocomplete_fields = ["referrer", "consult_courses", "tags"]
     readonly_fields = [

@@ -1,6 +1,7 @@
 """List filters that more than one admin list takes."""
 
 from django.contrib import admin
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from crm import reports
@@ -38,3 +39,14 @@ class DashboardFilter(admin.ListFilter):
     def queryset(self, request, queryset):
         filters = DashboardFilterForm(self.used_parameters).filters()
         return queryset.filter(reports.counted(request.user, queryset.model, filters))
+
+
+class OwnerFilter(admin.RelatedFieldListFilter):
+    """The people who own (or wrote) at least one row, as RelatedOnlyFieldListFilter offers them, found by one
+    index probe per person instead of a DISTINCT over the whole table."""
+
+    def field_choices(self, field, request, model_admin):
+        rows = model_admin.model._default_manager.filter(**{field.name: OuterRef("pk")})
+        people = field.related_model._default_manager.filter(Exists(rows)).values("pk")
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        return field.get_choices(include_blank=False, limit_choices_to={"pk__in": people}, ordering=ordering)

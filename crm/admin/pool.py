@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from crm import access, selectors
+from crm import access
 from crm.models import PoolCustomer
 from crm.phones import mask_phone
 from crm.services import pool
@@ -67,14 +67,14 @@ class PoolCustomerAdmin(PhoneSearchMixin, CRMAdmin):
     ]
     list_display_links = None
     list_filter = ["branch", "consult_courses", "source", DaysInPoolFilter, "status"]
-    list_select_related = ["branch", "previous_consultant"]
+    list_select_related = ["branch", "previous_consultant", "latest_follow_up"]  # the kept latest follow-up
     # Names only: a part of a phone would tell its hidden digits; a whole phone is matched exactly (PhoneSearchMixin).
     search_fields = ["name"]
     search_help_text = _("Search by name, or by a whole phone number in any spelling.")
     actions = ["claim", "assign"]
 
     def get_queryset(self, request):
-        return selectors.with_last_follow_up(super().get_queryset(request).prefetch_related("consult_courses"))
+        return super().get_queryset(request).prefetch_related("consult_courses")
 
     def get_list_display(self, request):
         columns = list(super().get_list_display(request))
@@ -125,9 +125,9 @@ class PoolCustomerAdmin(PhoneSearchMixin, CRMAdmin):
     @admin.display(description=_("last follow-up"))
     def last_follow_up(self, lead):
         """When, how it stood, and the notes without anything that looks like a contact."""
-        if not lead.last_follow_ups:
+        follow_up = lead.latest_follow_up
+        if follow_up is None:
             return "—"
-        follow_up = lead.last_follow_ups[0]
         notes = follow_up.content
         for contact in (lead.qq, lead.wechat, lead.email):
             if contact:

@@ -3,7 +3,7 @@
 from .academics import CalendarFeed, CourseRecord, Student, StudyRecord
 from .enrollment import Enrollment, EnrollmentDocument, Payment
 from .imports import LeadImport, LeadImportRow
-from .leads import Customer, CustomerUserObjectPermission, FollowUp, PoolReason
+from .leads import Customer, CustomerUserObjectPermission, FollowUp, LeadTally, PoolReason, install_lead_tally
 from .money import BalanceDue, Installment, Refund
 from .org import Branch, ClassGrade, ContractTemplate, Course, Tag
 from .pool import PoolCustomer, PoolMove
@@ -27,6 +27,7 @@ __all__ = [
     "FollowUp",
     "LeadImport",
     "LeadImportRow",
+    "LeadTally",
     "Payment",
     "PersonalDataAccess",
     "StaffProfile",
@@ -36,4 +37,5 @@ __all__ = [
     "Student",
     "StudyRecord",
     "Tag",
+    "install_lead_tally",
 ]

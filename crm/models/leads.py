@@ -1,7 +1,7 @@
 """Leads: customers and the follow-ups that salespeople record on them."""
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +16,24 @@ from .org import Branch, Course, Tag
 class PoolReason(models.TextChoices):
     IDLE = "idle", _("left without follow-up")
     RELEASED = "released", _("released by a manager")
+
+
+# Customer fields derived from its follow-ups.
+FOLLOW_UP_SUMMARY = ["latest_follow_up", "next_follow_up"]
+
+
+class CustomerQuerySet(models.QuerySet):
+    def refresh_follow_up_summary(self) -> int:
+        """Set each customer's latest follow-up and its next date from the follow-ups, in one UPDATE (any number
+        of customers): the one way the summary is written, so it is exact whenever its writers call it."""
+        latest = FollowUp.objects.filter(customer_id=models.OuterRef("pk")).order_by("-created_at", "-id")[:1]
+        return self.order_by().update(
+            latest_follow_up_id=models.Subquery(latest.values("pk")),
+            next_follow_up=models.Subquery(latest.values("next_follow_up")),
+        )
+
+
+CustomerManager = models.Manager.from_queryset(CustomerQuerySet)
 
 
 class Customer(models.Model):
@@ -96,12 +114,29 @@ class Customer(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     # Customers are archived, never deleted: their history, payments and documents stay, and they can come back.
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
+    # Kept from the follow-ups (FOLLOW_UP_SUMMARY, refreshed by Customer.objects.refresh_follow_up_summary on every
+    # follow-up write): the latest follow-up and its next date, so "due today" and "overdue" read one indexed
+    # column instead of anti-joining every follow-up. Model.save() never writes them (see save()).
+    # Not one-to-one: a follow-up moving between customers (a merge) is briefly the latest of both.
+    latest_follow_up = models.ForeignKey(
+        "FollowUp",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="latest_of",  # a follow-up's customer, when it is that customer's latest
+        verbose_name=_("latest follow-up"),
+    )
+    next_follow_up = models.DateField(_("next follow-up"), null=True, blank=True, editable=False)
+
+    objects = CustomerManager()
 
     # History is read per customer (its id), by date and by author. The indexes it would copy from the fields above
     # serve no query and cost every write: without them an import writes its history rows in half the time.
     history = HistoricalRecords(
         verbose_name=_("historical customer"),
         no_db_index=["phone", "referrer", "branch", "consultant", "previous_consultant", "created_at"],
+        excluded_fields=FOLLOW_UP_SUMMARY,  # derived from the follow-ups, whose own history tells the story
     )
 
     class Meta:
@@ -130,10 +165,35 @@ class Customer(models.Model):
             models.Index(fields=["status", "created_at"], name="customer_status_created"),
             # The pool list, newest returns first.
             models.Index(fields=["-pooled_at", "-id"], condition=Q(consultant__isnull=True), name="customer_pool"),
+            # Calls to make: a salesperson's by date, and everyone's (managers) by date; archived leads are
+            # nobody's call, so they stay out of both.
+            models.Index(
+                fields=["consultant", "next_follow_up", "status"],
+                condition=Q(archived_at__isnull=True, next_follow_up__isnull=False),
+                name="customer_owner_due",
+            ),
+            models.Index(
+                # id too: the calls-to-make list's order (soonest due, then customer), read off the index
+                fields=["next_follow_up", "id", "status"],
+                condition=Q(archived_at__isnull=True, next_follow_up__isnull=False),
+                name="customer_due",
+            ),
         ]
 
     def __str__(self):
         return self.name or self.phone
+
+    def save(self, *args, **kwargs):
+        # The follow-up summary belongs to the follow-ups' writers: an instance loaded before a follow-up was
+        # written would otherwise put back a stale one.
+        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            deferred = self.get_deferred_fields()
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in FOLLOW_UP_SUMMARY and f.attname not in deferred
+            ]
+        super().save(*args, **kwargs)
 
 
 class FollowUp(models.Model):
@@ -162,6 +222,8 @@ class FollowUp(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="followup_customer_created"),
+            # The list's order (newest first), so a page of 50 reads 50 index entries, not a sort of every row.
+            models.Index(fields=["-created_at", "-id"], name="followup_created"),
             models.Index(fields=["consultant", "next_follow_up"], name="followup_owner_due"),
         ]
 
@@ -180,3 +242,133 @@ class CustomerUserObjectPermission(UserObjectPermissionBase):
     class Meta(UserObjectPermissionBase.Meta):
         verbose_name = _("customer share")
         verbose_name_plural = _("customer shares")
+
+
+class LeadTally(models.Model):
+    """How many leads came in each month (the school's time zone), per owner, campus and source, in each status.
+
+    Kept by database triggers on the customer table (install_lead_tally), so every writer keeps it exact: the
+    services, the set-based import and pool SQL, a queryset update alike. The dashboard's lead figures sum these
+    few thousand rows instead of grouping every lead. 0 stands for "none" (no owner: the pool; no campus), so the
+    key is unique without NULLs. One column per status (STATUS_COLUMNS) keeps the rows four times fewer.
+    """
+
+    month = models.DateField(_("month"))
+    owner = models.BigIntegerField(_("owner"), default=0)
+    branch = models.BigIntegerField(_("campus"), default=0)
+    source = models.CharField(_("source"), max_length=16)
+    new_leads = models.IntegerField(_("new"), default=0)
+    following_leads = models.IntegerField(_("following"), default=0)
+    enrolled_leads = models.IntegerField(_("enrolled"), default=0)
+    lost_leads = models.IntegerField(_("lost"), default=0)
+
+    class Meta:
+        verbose_name = _("lead tally")
+        verbose_name_plural = _("lead tallies")
+        constraints = [models.UniqueConstraint(fields=["month", "owner", "branch", "source"], name="lead_tally_key")]
+        indexes = [models.Index(fields=["owner", "month"], name="lead_tally_owner")]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.owner} {self.branch} {self.source}"
+
+
+# Customer status -> its LeadTally column.
+STATUS_COLUMNS = {status: f"{status}_leads" for status in Customer.Status.values}
+TALLY_KEY = "month, owner, branch, source"
+TALLY_COLUMNS = f"{TALLY_KEY}, {', '.join(STATUS_COLUMNS.values())}"
+
+
+def _month_of(connection, column: str) -> str:
+    """SQL for the first day of the month of `column` in the school's time zone (as TruncMonth reads it)."""
+    zone = settings.TIME_ZONE
+    if connection.vendor == "postgresql":
+        return f"date_trunc('month', {column} AT TIME ZONE '{zone}')::date"
+    # Django registers this function on every SQLite connection it opens (the ORM's TruncMonth calls it too).
+    return f"date(django_datetime_trunc('month', {column}, '{zone}', 'UTC'))"
+
+
+def _tally_row(connection, row: str, sign: str) -> str:
+    """One customer row (`row`: NEW, OLD or an alias) as a tally delta of `sign`."""
+    counts = ", ".join(
+        f"CASE WHEN {row}.status = '{status}' THEN {sign} ELSE 0 END AS {column}"
+        for status, column in STATUS_COLUMNS.items()
+    )
+    return (
+        f"{_month_of(connection, f'{row}.created_at')} AS month, COALESCE({row}.consultant_id, 0) AS owner, "
+        f"COALESCE({row}.branch_id, 0) AS branch, {row}.source AS source, {counts}"
+    )
+
+
+def _grouped(rows: str) -> str:
+    sums = ", ".join(f"SUM({column})" for column in STATUS_COLUMNS.values())
+    changed = " OR ".join(f"SUM({column}) <> 0" for column in STATUS_COLUMNS.values())
+    return f"SELECT {TALLY_KEY}, {sums} FROM ({rows}) changes GROUP BY {TALLY_KEY} HAVING {changed}"
+
+
+def _on_conflict(table: str) -> str:
+    added = ", ".join(f"{column} = {table}.{column} + excluded.{column}" for column in STATUS_COLUMNS.values())
+    return f"ON CONFLICT ({TALLY_KEY}) DO UPDATE SET {added}"
+
+
+def _postgresql_triggers(connection) -> list[str]:
+    # Statement triggers over transition tables: a set-based INSERT of 100,000 leads is one grouped upsert.
+    new = f"SELECT {_tally_row(connection, 'n', '1')} FROM new_rows n"
+    old = f"SELECT {_tally_row(connection, 'o', '-1')} FROM old_rows o"
+    upsert = f"INSERT INTO crm_leadtally ({TALLY_COLUMNS}) {{rows}} {_on_conflict('crm_leadtally')}"
+    bodies = {
+        "insert": (upsert.format(rows=_grouped(new)), "REFERENCING NEW TABLE AS new_rows"),
+        "update": (
+            upsert.format(rows=_grouped(f"{old} UNION ALL {new}")),
+            "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        ),
+        "delete": (upsert.format(rows=_grouped(old)), "REFERENCING OLD TABLE AS old_rows"),
+    }
+    statements = []
+    for event, (body, referencing) in bodies.items():
+        statements += [
+            f"CREATE OR REPLACE FUNCTION crm_lead_tally_{event}() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN {body}; RETURN NULL; END $$",
+            f"DROP TRIGGER IF EXISTS crm_lead_tally_{event} ON crm_customer",
+            f"CREATE TRIGGER crm_lead_tally_{event} AFTER {event.upper()} ON crm_customer {referencing} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION crm_lead_tally_{event}()",
+        ]
+    return statements
+
+
+def _sqlite_triggers(connection) -> list[str]:
+    def upsert(row: str, sign: str) -> str:
+        # "WHERE true": SQLite's parser needs it between a SELECT and ON CONFLICT.
+        return (
+            f"INSERT INTO crm_leadtally ({TALLY_COLUMNS}) SELECT {_tally_row(connection, row, sign)} WHERE true "
+            f"{_on_conflict('crm_leadtally')};"
+        )
+
+    watched = "created_at, consultant_id, branch_id, source, status"
+    bodies = {
+        "insert": ("AFTER INSERT", upsert("NEW", "1")),
+        "update": (f"AFTER UPDATE OF {watched}", upsert("OLD", "-1") + " " + upsert("NEW", "1")),
+        "delete": ("AFTER DELETE", upsert("OLD", "-1")),
+    }
+    statements = []
+    for event, (when, body) in bodies.items():
+        statements += [
+            f"DROP TRIGGER IF EXISTS crm_lead_tally_{event}",
+            f"CREATE TRIGGER crm_lead_tally_{event} {when} ON crm_customer BEGIN {body} END",
+        ]
+    return statements
+
+
+def install_lead_tally(connection) -> None:
+    """(Re)create the triggers for the current time zone and recount the tally from the leads, with writers
+    held off meanwhile: run by the migration and after every migrate or flush, so it is exact from then on."""
+    triggers = _postgresql_triggers if connection.vendor == "postgresql" else _sqlite_triggers
+    if LeadTally._meta.db_table not in connection.introspection.table_names():
+        return  # migrated back to before the tally
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("LOCK TABLE crm_customer IN SHARE ROW EXCLUSIVE MODE")
+        for statement in triggers(connection):
+            cursor.execute(statement)
+        cursor.execute("DELETE FROM crm_leadtally")
+        every_lead = f"SELECT {_tally_row(connection, 'c', '1')} FROM crm_customer c"
+        cursor.execute(f"INSERT INTO crm_leadtally ({TALLY_COLUMNS}) {_grouped(every_lead)}")

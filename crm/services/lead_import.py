@@ -547,7 +547,8 @@ def _record_history(lead_import: LeadImport, now, reason: str, by) -> None:
     from which file."""
     history = Customer.history.model
     q = connection.ops.quote_name
-    tracked = [f.column for f in Customer._meta.concrete_fields]
+    kept = {f.attname for f in history._meta.concrete_fields}  # the history's copy leaves some fields out
+    tracked = [f.column for f in Customer._meta.concrete_fields if f.attname in kept]
     extra = ["history_date", "history_change_reason", "history_type", "history_user_id"]
     columns = ", ".join(q(c) for c in [*tracked, *extra])
     selected = ", ".join(f"c.{q(c)}" for c in tracked)

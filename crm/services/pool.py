@@ -202,7 +202,8 @@ def _record_pooling(leads: QuerySet[Customer], *, kind: str, now, reason: str, b
     q = connection.ops.quote_name
     ids, params = leads.order_by().values("pk").query.sql_with_params()
     customers = q(Customer._meta.db_table)
-    tracked = [q(field.column) for field in Customer._meta.concrete_fields]
+    kept = {field.attname for field in Customer.history.model._meta.concrete_fields}  # the history leaves some out
+    tracked = [q(field.column) for field in Customer._meta.concrete_fields if field.attname in kept]
     history_columns = ", ".join([*tracked, *map(q, ["history_date", "history_change_reason", "history_type"])])
     at = connection.ops.adapt_datetimefield_value(now)
     by_id = by.pk if by else None

@@ -54,13 +54,16 @@ class Command(BaseCommand):
         start = Customer.objects.count()
         now = timezone.now()
         # Creation dates spread over two years, as a school's real lead table has them: keep ours, not "now".
-        created_at = Customer._meta.get_field("created_at")
-        created_at.auto_now_add = False
+        # Follow-ups too: each some time after its lead came in.
+        created_at = [Customer._meta.get_field("created_at"), FollowUp._meta.get_field("created_at")]
+        for field in created_at:
+            field.auto_now_add = False
         try:
             for first in range(start, total, BATCH):
                 self.batch(first, min(first + BATCH, total), users, rng, now, follow_ups_per_customer, generic_grants)
         finally:
-            created_at.auto_now_add = True
+            for field in created_at:
+                field.auto_now_add = True
         self.shares(users, shares)
         self.stdout.write(f"{Customer.objects.count()} customers, {FollowUp.objects.count()} follow-ups")
 
@@ -96,9 +99,12 @@ class Command(BaseCommand):
                         consultant_id=customer.consultant_id,
                         content="Called.",
                         next_follow_up=timezone.localdate(now + datetime.timedelta(days=rng.randrange(-30, 30))),
+                        created_at=customer.created_at + (now - customer.created_at) * rng.random(),
                     )
                 )
         FollowUp.objects.bulk_create(rows, batch_size=BATCH)
+        # bulk_create sends no signals: the customers' follow-up summary is set here, for the batch at once.
+        Customer.objects.filter(pk__in=[customer.pk for customer in customers]).refresh_follow_up_summary()
 
     def generic_grants(self, customers):
         from django.contrib.contenttypes.models import ContentType
