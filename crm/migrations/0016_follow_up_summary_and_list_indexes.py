@@ -52,6 +52,14 @@ class Migration(migrations.Migration):
             name='next_follow_up',
             field=models.DateField(blank=True, editable=False, null=True, verbose_name='next follow-up'),
         ),
+        # The latest follow-up of a customer, read straight off an index in the whole order (created_at, id): with
+        # only (customer, created_at) the planner may walk followup_created for a LIMIT 1 instead, a whole-table
+        # scan per customer, as it did on a freshly filled table.
+        migrations.RemoveIndex(model_name='followup', name='followup_customer_created'),
+        migrations.AddIndex(
+            model_name='followup',
+            index=models.Index(fields=['customer', '-created_at', '-id'], name='followup_customer_latest'),
+        ),
         migrations.RunPython(backfill_follow_up_summary, migrations.RunPython.noop, elidable=True),
         migrations.AddIndex(
             model_name='customer',

@@ -221,7 +221,7 @@ class FollowUp(models.Model):
         verbose_name_plural = _("follow-ups")
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["customer", "-created_at"], name="followup_customer_created"),
+            models.Index(fields=["customer", "-created_at", "-id"], name="followup_customer_latest"),
             # The list's order (newest first), so a page of 50 reads 50 index entries, not a sort of every row.
             models.Index(fields=["-created_at", "-id"], name="followup_created"),
             models.Index(fields=["consultant", "next_follow_up"], name="followup_owner_due"),
