@@ -71,7 +71,8 @@ def _latest(follow_ups: QuerySet[FollowUp], condition: Q, within: Q) -> QuerySet
     """The follow-ups among `follow_ups` that are the latest of a customer in use meeting `condition` (through
     "latest_of__"): one join from the customer's kept latest follow-up, so the customer's indexes drive it (and one
     filter() call, so a single join). `within` narrows those customers the same way (e.g. to whose they are)."""
-    return follow_ups.filter(condition & within & Q(latest_of__archived_at__isnull=True))
+    in_use = Q(latest_of__archived_at__isnull=True, latest_of__next_follow_up__isnull=False)
+    return follow_ups.filter(condition & within & in_use)
 
 
 def due_today(follow_ups: QuerySet[FollowUp], within: Q = ANY_CUSTOMER) -> QuerySet[FollowUp]:
