@@ -216,6 +216,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # How often and how patiently an email is tried again when the mail server refuses or cannot be reached.
 EMAIL_MAX_RETRIES = env.int("CRM_EMAIL_MAX_RETRIES", default=6)
+# A lead file of more rows is read and imported by the worker, the page showing its progress meanwhile.
+CRM_IMPORT_BACKGROUND_ROWS = env.int("CRM_IMPORT_BACKGROUND_ROWS", default=5000)
+# A worker on an import says it is alive every fifth of this; silent this long, the import is marked failed.
+CRM_IMPORT_STALE_SECONDS = env.int("CRM_IMPORT_STALE_SECONDS", default=300)
 
 # ------------------------------------------------------------------------------
 # Security (production hardening; `check --deploy` is clean with DJANGO_DEBUG=false)

@@ -167,6 +167,12 @@ def can_reach(user, obj: Model) -> bool:
     return visible(user, type(obj)).filter(pk=obj.pk).exists()
 
 
+def own_imports(user) -> QuerySet[LeadImport]:
+    """The imports whose pages (progress, preview, its rows, its decisions) `user` may open: their own alone.
+    Managers list everyone's imports, but a preview and what to do with it are its importer's."""
+    return LeadImport.objects.filter(created_by_id=user.pk) if user.is_active else LeadImport.objects.none()
+
+
 def sees_personal_data(user, customer: Customer) -> bool:
     """ID numbers in full, and a person's data export: the customer's own salesperson and managers (holders
     of crm.view_id_numbers). Others who reach the row see ID numbers masked."""

@@ -202,6 +202,28 @@ def open_lead_file(stream) -> LeadFile:
     return _open_csv(stream)
 
 
+def estimate_rows(stream) -> int:
+    """About how many data rows the file has, without parsing them: what decides whether the worker reads it and
+    how far its progress bar goes. Lines of a CSV (a quoted cell over several lines counts more than once); a
+    workbook's declared dimension (cells are counted if it declares none)."""
+    stream.seek(0)
+    if stream.read(4) == XLSX_MAGIC:
+        from openpyxl import load_workbook
+
+        stream.seek(0)
+        sheet = load_workbook(stream, read_only=True, data_only=True).worksheets[0]
+        rows = sheet.max_row if sheet.max_row is not None else sum(1 for _row in sheet.iter_rows(values_only=True))
+    else:
+        stream.seek(0)
+        rows, last = 0, b""
+        while chunk := stream.read(1 << 20):
+            rows += chunk.count(b"\n")
+            last = chunk
+        rows += bool(last) and not last.endswith(b"\n")  # the last line, unterminated
+    stream.seek(0)
+    return max(0, rows - 1)  # less the header
+
+
 def _detect_encoding(stream) -> str:
     """UTF-8 (with or without BOM) first, then GB18030 (a superset of GBK); decoded incrementally."""
     for encoding in ("utf-8-sig", "gb18030"):

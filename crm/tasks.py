@@ -5,9 +5,10 @@ from celery import shared_task
 
 from crm.emails import deliver  # noqa: F401  registered with the worker through this module
 from crm.services.digest import digest_send_all
+from crm.services.lead_import_jobs import confirm_lead_import, read_lead_import  # noqa: F401  registered here too
 from crm.services.pool import pool_return_idle
 
-__all__ = ["deliver", "return_to_pool", "send_follow_up_digest"]
+__all__ = ["confirm_lead_import", "deliver", "read_lead_import", "return_to_pool", "send_follow_up_digest"]
 
 
 @shared_task(name="crm.tasks.return_to_pool")

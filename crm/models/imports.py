@@ -17,9 +17,16 @@ def import_upload_to(instance, filename):
 
 class LeadImport(models.Model):
     class Status(models.TextChoices):
+        QUEUED = "queued", _("waiting for the worker")
+        READING = "reading", _("reading the file")
         PREVIEWED = "previewed", _("previewed")
+        CONFIRMING = "confirming", _("importing")
         IMPORTED = "imported", _("imported")
+        FAILED = "failed", _("failed")
         CANCELLED = "cancelled", _("cancelled")
+
+    # A worker is on these: its heartbeat must keep coming (see crm.services.lead_import_jobs).
+    RUNNING = [Status.QUEUED, Status.READING, Status.CONFIRMING]
 
     class OwnerMode(models.TextChoices):
         IMPORTER = "importer", _("me")
@@ -54,6 +61,15 @@ class LeadImport(models.Model):
     duplicate = models.PositiveIntegerField(_("duplicate in file"), default=0)
     invalid = models.PositiveIntegerField(_("invalid"), default=0)
     imported_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+    # Big files are read and confirmed by the Celery worker, not in the request (CRM_IMPORT_BACKGROUND_ROWS).
+    in_background = models.BooleanField(_("in the background"), default=False)
+    expected_rows = models.PositiveIntegerField(_("rows expected"), default=0)  # counted on upload, for progress
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    # Each run the worker is sent on gets a new number; a task that finds another number (late, redelivered,
+    # or overtaken by a retry) does nothing.
+    attempt = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(_("last heard from the worker"), null=True, blank=True)
+    failure = models.TextField(_("why it failed"), blank=True)
 
     class Meta:
         verbose_name = _("lead import")
@@ -62,6 +78,16 @@ class LeadImport(models.Model):
 
     def __str__(self):
         return _("%(file)s by %(user)s") % {"file": self.original_name, "user": self.created_by}
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in self.RUNNING
+
+    @property
+    def percent_read(self) -> int:
+        if self.status != self.Status.READING or not self.expected_rows:
+            return 100 if self.status not in (self.Status.QUEUED, self.Status.READING) else 0
+        return min(99, self.rows_read * 100 // self.expected_rows)
 
 
 class LeadImportRow(models.Model):

@@ -87,36 +87,61 @@ def lead_import_preview(
     *, upload, by, owner_mode: str = OwnerMode.IMPORTER, consultant=None, name: str | None = None, progress=None
 ) -> LeadImport:
     """Read `upload`, judge every row and store the plan; writes no customer. Raises LeadFileError/ImportRefused."""
+    check_may_import(by, owner_mode, consultant)
+    lead_file = open_lead_file(upload)  # judges the whole file before anything is stored
+    cleaner = RowCleaner(by, owner_mode, consultant)
+    name = file_name(upload, name)
+    with transaction.atomic():
+        lead_import = LeadImport.objects.create(
+            **described(lead_file, by=by, owner_mode=owner_mode, consultant=consultant, name=name)
+        )
+        for batch in _batched(lead_file.rows(), BATCH):
+            stage(lead_import, cleaner, batch)
+            if progress:
+                progress(batch[-1][0] - 1)  # data rows read so far
+        judge(lead_import, by)
+        upload.seek(0)  # kept for the record, once the stream has been read to its end
+        lead_import.file.save(name, File(upload), save=False)
+        count(lead_import)
+    return lead_import
+
+
+def check_may_import(by, owner_mode: str, consultant) -> None:
     if not by.has_perm("crm.import_customer"):
         raise PermissionDenied(NOT_ALLOWED)
     if owner_mode != OwnerMode.IMPORTER and not by.has_perm("crm.reassign_customer"):
         raise PermissionDenied(NOT_ALLOWED_TO_ASSIGN)
     if owner_mode == OwnerMode.CHOSEN and consultant is None:
         raise ImportRefused(CHOOSE_CONSULTANT)
-    lead_file = open_lead_file(upload)  # judges the whole file before anything is stored
-    cleaner = RowCleaner(by, owner_mode, consultant)
-    name = (name or getattr(upload, "name", None) or "leads")[:255]
-    with transaction.atomic():
-        _skip_jit()
-        lead_import = LeadImport.objects.create(
-            created_by=by,
-            original_name=name,
-            file_format=lead_file.format,
-            encoding=lead_file.encoding,
-            owner_mode=owner_mode,
-            chosen_consultant=consultant if owner_mode == OwnerMode.CHOSEN else None,
-            unknown_columns=lead_file.unknown_columns,
-        )
-        for batch in _batched(lead_file.rows(), BATCH):
-            _stage(lead_import, (cleaner.clean(number, values) for number, values in batch))
-            if progress:
-                progress(batch[-1][0] - 1)  # data rows read so far
-        _analyze_staging()
-        _classify(lead_import, by)
-        upload.seek(0)  # kept for the record, once the stream has been read to its end
-        lead_import.file.save(name, File(upload), save=False)
-        _count(lead_import)
-    return lead_import
+
+
+def file_name(upload, name: str | None) -> str:
+    return (name or getattr(upload, "name", None) or "leads")[:255]
+
+
+def described(lead_file, *, by, owner_mode: str, consultant, name: str) -> dict:
+    """A new import's fields: who imports which file, read how, and who will own its new leads."""
+    return dict(
+        created_by=by,
+        original_name=name,
+        file_format=lead_file.format,
+        encoding=lead_file.encoding,
+        owner_mode=owner_mode,
+        chosen_consultant=consultant if owner_mode == OwnerMode.CHOSEN else None,
+        unknown_columns=lead_file.unknown_columns,
+    )
+
+
+def stage(lead_import: LeadImport, cleaner: "RowCleaner", batch: list[tuple[int, tuple[str, ...]]]) -> None:
+    """One batch of the file's (row number, cells), judged row by row and staged."""
+    _stage(lead_import, (cleaner.clean(number, values) for number, values in batch))
+
+
+def judge(lead_import: LeadImport, by) -> None:
+    """Classify the staged rows against each other and the customers (in the caller's transaction)."""
+    _skip_jit()
+    _analyze_staging()
+    _classify(lead_import, by)
 
 
 class RowCleaner:
@@ -421,7 +446,8 @@ def _around_number(message, key: str, **values) -> tuple[str, str]:
     return before, after
 
 
-def _count(lead_import: LeadImport) -> None:
+def count(lead_import: LeadImport) -> None:
+    """Store the outcome counts on the import (saving it whole)."""
     counts = dict(lead_import.rows.order_by().values_list("outcome").annotate(n=Count("pk")))
     lead_import.total = sum(counts.values())
     for outcome in Outcome.values:
@@ -440,19 +466,24 @@ def lead_import_confirm(*, lead_import: LeadImport, by) -> LeadImport:
         raise PermissionDenied(NOT_YOUR_IMPORT)
     try:
         with transaction.atomic():
-            _skip_jit()
             # Claiming the import first makes a double submission find it already taken.
             claimed = LeadImport.objects.filter(pk=lead_import.pk, status=LeadImport.Status.PREVIEWED).update(
                 status=LeadImport.Status.IMPORTED, imported_at=timezone.now()
             )
             if not claimed:
                 raise ImportRefused(ALREADY_IMPORTED)
-            _check_still_valid(lead_import)
-            _apply(lead_import, by)
+            apply_plan(lead_import, by)
     except IntegrityError as error:
         raise ImportRefused(CONFLICT % {"error": error}) from None
     lead_import.refresh_from_db()
     return lead_import
+
+
+def apply_plan(lead_import: LeadImport, by) -> None:
+    """Write what the preview planned, in the caller's transaction; ImportRefused if the customers changed since."""
+    _skip_jit()
+    _check_still_valid(lead_import)
+    _apply(lead_import, by)
 
 
 def _check_still_valid(lead_import: LeadImport) -> None:
@@ -563,14 +594,25 @@ def _record_history(lead_import: LeadImport, now, reason: str, by) -> None:
 # ------------------------------------------------------------------------------------------------------------
 
 
+CANCELLABLE = [
+    LeadImport.Status.QUEUED,
+    LeadImport.Status.READING,
+    LeadImport.Status.PREVIEWED,
+    LeadImport.Status.FAILED,
+]
+
+
 def lead_import_cancel(*, lead_import: LeadImport, by) -> None:
-    """Drop a preview that will not be confirmed (its staged rows go with it)."""
+    """Drop an import that will not be confirmed (its staged rows go with it); a worker reading it stops at its
+    next batch. An import being confirmed is past cancelling."""
     if lead_import.created_by_id != by.pk:
         raise PermissionDenied(NOT_YOUR_IMPORT)
-    LeadImport.objects.filter(pk=lead_import.pk, status=LeadImport.Status.PREVIEWED).update(
-        status=LeadImport.Status.CANCELLED
-    )
-    lead_import.rows.all().delete()
+    with transaction.atomic():
+        cancelled = LeadImport.objects.filter(pk=lead_import.pk, status__in=CANCELLABLE).update(
+            status=LeadImport.Status.CANCELLED
+        )
+        if cancelled:
+            lead_import.rows.all().delete()
 
 
 def invalid_rows(lead_import: LeadImport, limit: int | None = None) -> Iterator[tuple[int, str, str]]:

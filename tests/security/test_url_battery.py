@@ -475,7 +475,7 @@ def targets(world: World, endpoint: Endpoint, param: str) -> dict[str, str]:
         return world.pair(lambda side: SIDE_ROWS[model](side).history.earliest("history_date").history_id)
     if param == "document_id":
         return world.pair(lambda side: side.document.public_id)
-    if name == "admin:crm_customer_import_preview":
+    if name.startswith("admin:crm_customer_import_") and param == "token":  # the page, its status, its rows
         return world.pair(lambda side: side.lead_import.token)
     if name == "admin:dashboard_export":
         return {key: key for key in reports.TABLES}
