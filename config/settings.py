@@ -239,15 +239,13 @@ if not DEBUG:
 
 # Content-Security-Policy on every page: scripts only from our own static files, or inline with this
 # response's nonce. jazzmin's templates carry four small inline scripts (the colour mode, the changelist's
-# filter lengths, the asterisks of two password forms), and django-celery-beat's periodic-task form one (its
-# crontab's readable text, read from a JSON element), allowed by their hashes; the deployed walk checks every
+# filter lengths, the asterisks of two password forms), allowed by their hashes; the deployed walk checks every
 # inline script of every page against this list, so an upgrade that changes one fails a test, not a page.
 JAZZMIN_INLINE_SCRIPTS = [
     "'sha256-nLEB6J7sxmSsTqwuB/NEyb2atpyjTdtHdfLxmsXvCP8='",
     "'sha256-F7GVayJMLy0KHikNUhjbBcBE0ax/V4knxuE9lJsuA6A='",
     "'sha256-OQlLsGYyiAVVwdHnkEraaS+8yfFm7rTeYMfelN7RwuE='",
     "'sha256-DT/ci/z/ofx36DBKYq8ZBDQ2sgAnvO+SmuKGfcZ95UU='",
-    "'sha256-QE3U2xYF7B4J2ro1/9oxiKhaWCGW39gB7ocQ/xlD0bE='",  # django-celery-beat
 ]
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -36,6 +36,12 @@ MESSAGES = [
     gettext_noop("Periodic Tasks Using This Schedule"),
     gettext_noop('Cron Months (1-12) Of The Year to Run. Use "*" for "all". (Example: "1,12")'),
     gettext_noop('Cron Days Of The Week to Run. Use "*" for "all", Sunday is 0 or 7, Monday is 1. (Example: "0,5")'),
+    # django-celery-beat: model names its catalogue gets wrong ("solar event" as 日程事件, an agenda's event) or
+    # spells like the periodic tasks themselves ("crontab" as 计划任务)
+    gettext_noop("solar event"),
+    gettext_noop("solar events"),
+    gettext_noop("crontab"),
+    gettext_noop("crontabs"),
     # ours: a model with Django's derived name, shown in the permission pickers (crm.apps)
     gettext_noop("lead import row"),
 ]

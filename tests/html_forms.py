@@ -44,7 +44,7 @@ class _FormReader(HTMLParser):
 
 def browser_post(client, page_url: str, response, form_id: str, choose: dict | None = None):
     """Submit form `form_id` of `response` (the page at `page_url`) as rendered, with the values a person picked in
-    `choose` (name -> value); returns the response."""
+    `choose` (name -> value; None unticks a box); returns the response."""
     reader = _FormReader(form_id)
     reader.feed(response.content.decode())
     assert reader.action is not None, f"no form #{form_id} on {page_url}"
@@ -52,4 +52,5 @@ def browser_post(client, page_url: str, response, form_id: str, choose: dict | N
     for name, value in reader.data:
         data.setdefault(name, []).append(value)
     data.update({name: [value] for name, value in (choose or {}).items()})
+    data = {name: values for name, values in data.items() if values != [None]}
     return client.post(urljoin(page_url, reader.action), data)
