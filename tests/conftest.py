@@ -109,6 +109,17 @@ def fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def school_language():
+    """Every test starts in the school's language: a request through the test client leaves its language active
+    in the thread (LocaleMiddleware), which would otherwise carry into the next test."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def private_media(settings, tmp_path):
     """Uploads go to a folder of the test's own, checked and removed with it."""
     from django.utils.functional import empty
