@@ -4,52 +4,12 @@ The whole front page, as a sales manager (every lead) and as a salesperson (2% o
 client: server time and query count at both sizes. The query count must not grow with the data.
 """
 
-import datetime
-from decimal import Decimal
-
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-from django.core.management import call_command
 from django.db import connection
 from django.test import Client, override_settings
 
+from bench.data import bench_manager, grow
 from bench.measure import table, timed
-from crm import roles
-from crm.models import Course, Customer, Payment
-
-FOLLOW_UPS_PER_LEAD = 2.5
-
-
-def bench_manager():
-    user, created = get_user_model().objects.get_or_create(username="bench-manager", defaults={"is_staff": True})
-    if created:
-        user.groups.add(Group.objects.get(name=roles.SALES_MANAGER))
-    return user
-
-
-def add_payments():
-    """A payment for every fifth enrolled lead that has none, ten days after the lead came in."""
-    course, _ = Course.objects.get_or_create(name="Bench course", defaults={"price": Decimal("9800"), "period": 12})
-    paid = Payment.objects.values("customer_id")
-    enrolled = (
-        Customer.objects.filter(status=Customer.Status.ENROLLED)
-        .exclude(pk__in=paid)
-        .values_list("pk", "consultant_id", "created_at")
-    )
-    Payment.objects.bulk_create(
-        [
-            Payment(
-                customer_id=pk,
-                course=course,
-                amount=Decimal("9800.00"),
-                consultant_id=consultant_id,
-                paid_at=created_at + datetime.timedelta(days=10),
-            )
-            for pk, consultant_id, created_at in enrolled.iterator()
-            if pk % 5 == 0
-        ],
-        batch_size=5000,
-    )
 
 
 def run(quick: bool = False):
@@ -58,16 +18,7 @@ def run(quick: bool = False):
     results = {}
     with override_settings(ALLOWED_HOSTS=["testserver"]):
         for size in sizes:
-            call_command(
-                "generate_customers",
-                total=size,
-                follow_ups_per_customer=FOLLOW_UPS_PER_LEAD,
-                shares=0,
-                stdout=open("/dev/null", "w"),
-            )
-            add_payments()
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
+            grow(size)
             users = {"sales manager (all leads)": bench_manager()}
             users["salesperson (2% of leads)"] = get_user_model().objects.get(username="bench-sales-000")
             for label, user in users.items():

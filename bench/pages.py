@@ -10,23 +10,14 @@ the medians and of the best runs (on a machine shared with other work the best r
 import time
 
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
-from django.db import connection
 from django.test import Client, override_settings
 
-from bench.dashboard import add_payments, bench_manager
+from bench.data import FOLLOW_UPS_PER_CUSTOMER, bench_manager, grow
 from bench.measure import table, timed
 from crm.models import Customer
 
-FOLLOW_UPS_PER_CUSTOMER = 2.5
 REPEAT = 9
 SALESPERSON = "bench-sales-000"
-
-
-def analyze():
-    """Statistics and visibility as autovacuum keeps them in production after a bulk load."""
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
 def spoken(phone: str) -> str:
@@ -46,18 +37,6 @@ def pages(user) -> dict[str, str]:
         "calls to make (due or overdue)": "/admin/crm/followup/?due=now",
         "dashboard": "/admin/",
     }
-
-
-def grow(total: int):
-    call_command(
-        "generate_customers",
-        total=total,
-        follow_ups_per_customer=FOLLOW_UPS_PER_CUSTOMER,
-        shares=20,
-        stdout=open("/dev/null", "w"),
-    )
-    add_payments()
-    analyze()
 
 
 def measure(size: int, users: dict, only: set | None = None) -> dict:
@@ -92,11 +71,11 @@ def run(quick: bool = False, scale: bool = False):
     figures = {}
     with override_settings(ALLOWED_HOSTS=["testserver"]):
         for size in sizes:
-            grow(size)
+            grow(size, shares=20)
             users = {"salesperson": get_user_model().objects.get(username=SALESPERSON), "manager": bench_manager()}
             figures[size] = measure(size, users)
         if scale:
-            grow(1_000_000)
+            grow(1_000_000, shares=20)
             figures[1_000_000] = measure(1_000_000, {"manager": bench_manager()}, only={("dashboard", "manager")})
     small, large = sizes
     rows = []

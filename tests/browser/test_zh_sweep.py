@@ -94,11 +94,11 @@ READ_PAGE = """() => {
 }"""
 
 LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
-# Addresses, emails and file names are data wherever they appear.
-# Addresses, emails, file names and the contract's {placeholders} are not words of the interface.
+# Addresses, emails, file names, the contract's {placeholders} and the user page's masked password hash
+# ("e7cfba****", random hex) are not words of the interface.
 # The lead file's column names are bilingual by design (姓名/name).
 NOT_WORDS = re.compile(
-    r"(https?://\S+|\S+@\S+|[\w.-]+\.(?:csv|xlsx|pdf|png|jpe?g|zip|ics|svg)\b|/[\w/.-]+/|\{\w+\}"
+    r"(https?://\S+|\S+@\S+|[\w.-]+\.(?:csv|xlsx|pdf|png|jpe?g|zip|ics|svg)\b|/[\w/.-]+/|\{\w+\}|\w+\*{4,}"
     r"|(?<=[\u4e00-\u9fff]/)[a-z_]+)"
 )
 
