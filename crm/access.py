@@ -85,6 +85,14 @@ def follow_up_scope(user) -> Q:
     return Q(customer_id__in=Customer.objects.filter(scope).values("pk"))
 
 
+def latest_follow_up_scope(user) -> Q:
+    """For lists of customers' latest follow-ups alone (the calls to make, through "latest_of__"): the rows
+    follow_up_scope lets through, as a condition on the customer keeping each as its latest, so the customer's
+    own indexes (owner, next date) can serve the list. Combine it with the list's other conditions on
+    "latest_of__" in one filter() call: each call joins the customer anew."""
+    return customer_scope(user, "latest_of__")
+
+
 def sees_pool(user) -> bool:
     """Salespeople and their managers browse the lead pool (and may claim from it, with crm.claim_customer)."""
     return user.is_active and user.has_perm("crm.view_poolcustomer")

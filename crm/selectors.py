@@ -58,6 +58,14 @@ def _overdue(via: str = "") -> Q:
     return Q(**{f"{via}next_follow_up__lt": timezone.localdate(), f"{via}status__in": _CAN_BE_LATE})
 
 
+def _due_now(via: str = "") -> Q:
+    """Due today or overdue, as one range of next dates (an index range, where the OR of the two was two):
+    up to today, on a lead being worked on, and on an enrolled one only if due today."""
+    today = timezone.localdate()
+    enrolled_today = Q(**{f"{via}status": Customer.Status.ENROLLED, f"{via}next_follow_up": today})
+    return Q(**{f"{via}next_follow_up__lte": today}) & (Q(**{f"{via}status__in": _CAN_BE_LATE}) | enrolled_today)
+
+
 def _due_within(days: int, via: str = "") -> Q:
     today = timezone.localdate()
     end = today + datetime.timedelta(days=days)
@@ -85,18 +93,11 @@ def overdue(follow_ups: QuerySet[FollowUp], within: Q = ANY_CUSTOMER) -> QuerySe
 
 def due_now(follow_ups: QuerySet[FollowUp], within: Q = ANY_CUSTOMER) -> QuerySet[FollowUp]:
     """Due today or overdue: the calls to make today."""
-    return _latest(follow_ups, _due_today("latest_of__") | _overdue("latest_of__"), within)
+    return _latest(follow_ups, _due_now("latest_of__"), within)
 
 
 def due_within(follow_ups: QuerySet[FollowUp], days: int, within: Q = ANY_CUSTOMER) -> QuerySet[FollowUp]:
     return _latest(follow_ups, _due_within(days, "latest_of__"), within)
-
-
-def reachable_calls(user) -> Q:
-    """For the due selectors' `within`: the customers `user` reaches, as a condition on the follow-up's customer
-    through "latest_of__" (the same rows the follow-up list's own scope lets through, but on the customer's
-    columns, so a salesperson's calls are read from their own index)."""
-    return access.customer_scope(user, "latest_of__")
 
 
 def customers_due_today(customers: QuerySet[Customer]) -> QuerySet[Customer]:
@@ -110,7 +111,7 @@ def customers_overdue(customers: QuerySet[Customer]) -> QuerySet[Customer]:
 
 
 def customers_due_now(customers: QuerySet[Customer]) -> QuerySet[Customer]:
-    return customers.filter(_due_today() | _overdue(), archived_at__isnull=True)
+    return customers.filter(_due_now(), archived_at__isnull=True)
 
 
 def own_follow_ups(user) -> QuerySet[FollowUp]:

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from crm import selectors
+from crm import access, selectors
 from crm.models import FollowUp
 from crm.phones import format_phone
 from crm.services import leads
@@ -15,10 +15,18 @@ from .filters import OwnerFilter
 
 
 class DueFilter(admin.SimpleListFilter):
-    """Follow-ups still to keep, by their next date (only the latest follow-up of a customer counts)."""
+    """Follow-ups still to keep, by their next date (only the latest follow-up of a customer counts).
+
+    The selection is made by FollowUpAdmin.get_queryset (see there); this filter offers the choices."""
 
     title = _("next follow-up")
     parameter_name = "due"
+    SELECTIONS = {
+        "now": selectors.due_now,
+        "today": selectors.due_today,
+        "overdue": selectors.overdue,
+        "week": lambda follow_ups, within: selectors.due_within(follow_ups, 7, within),
+    }
 
     def lookups(self, request, model_admin):
         return [
@@ -28,17 +36,12 @@ class DueFilter(admin.SimpleListFilter):
             ("week", _("Due in the next 7 days")),
         ]
 
+    @classmethod
+    def selection(cls, request):
+        return cls.SELECTIONS.get(request.GET.get(cls.parameter_name))
+
     def queryset(self, request, queryset):
-        within = selectors.reachable_calls(request.user)
-        if self.value() == "now":
-            return selectors.due_now(queryset, within)
-        if self.value() == "today":
-            return selectors.due_today(queryset, within)
-        if self.value() == "overdue":
-            return selectors.overdue(queryset, within)
-        if self.value() == "week":
-            return selectors.due_within(queryset, 7, within)
-        return queryset
+        return queryset  # already selected by the admin's get_queryset
 
 
 @admin.register(FollowUp)
@@ -64,10 +67,22 @@ class FollowUpAdmin(CRMHistoryAdmin):
         (_("Record"), {"fields": ["consultant", "created_at"]}),
     ]
 
+    def get_queryset(self, request):
+        """The calls to make are the latest follow-ups of due customers: their rows are reached through those
+        customers' scope (crm.access), in the same join as the due condition, in place of the follow-up list's
+        own scope. Both let through the same rows (a customer's latest follow-up is one of its own), but a scope
+        on the follow-up's customer column led SQLite to read every follow-up of the person's customers before
+        keeping the due ones; on the customer's columns, their due-date index gives a page directly."""
+        due = DueFilter.selection(request)
+        if due is None:
+            return super().get_queryset(request)
+        unrestricted = admin.ModelAdmin.get_queryset(self, request)
+        return due(unrestricted, access.latest_follow_up_scope(request.user))
+
     def get_ordering(self, request):
         # Calls to make come soonest due first, in the order of the customers' due-date indexes: a page of them is
         # read from the index, not sorted out of every call still to make.
-        if request.GET.get(DueFilter.parameter_name):
+        if DueFilter.selection(request):
             return ["latest_of__next_follow_up", "latest_of__id"]
         return super().get_ordering(request)
 

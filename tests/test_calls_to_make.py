@@ -1,0 +1,81 @@
+"""The follow-up list's "next follow-up" choices (the calls to make) reach the rows its plain list reaches, and no
+others: they are scoped on the customer's own columns (crm.access.latest_follow_up_scope) in place of the list's
+follow-up scope, so each choice is tried here for every role against customers the user must not reach."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from crm.services.leads import customer_share
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+LIST = reverse("admin:crm_followup_changelist")
+CHOICES = ["now", "today", "overdue", "week", "bogus", ""]
+
+
+def lead(owner, name: str, due_in_days: int, **fields):
+    customer = factories.CustomerFactory(consultant=owner, name=name, **fields)
+    factories.FollowUpFactory(
+        customer=customer,
+        consultant=owner or customer.consultant,
+        next_follow_up=timezone.localdate() + datetime.timedelta(days=due_in_days),
+    )
+    return customer
+
+
+@pytest.fixture
+def leads(sales, other_sales, manager):
+    shared = lead(other_sales, "Shared Zhao", 0)
+    customer_share(customers=[shared], with_user=sales, by=manager)
+    pooled = lead(other_sales, "Pooled Sun", -2)
+    pooled.consultant = None
+    pooled.save()
+    return {
+        "mine today": lead(sales, "Mine Li", 0),
+        "mine overdue": lead(sales, "Mine Wang", -3),
+        "mine next week": lead(sales, "Mine Qian", 5),
+        "shared today": shared,
+        "theirs today": lead(other_sales, "Theirs Zhou", 0),
+        "theirs overdue": lead(other_sales, "Theirs Wu", -1),
+        "pooled overdue": pooled,
+    }
+
+
+def names(client, due: str) -> set[str]:
+    response = client.get(LIST, {"due": due} if due else {})
+    assert response.status_code == 200
+    return {row.customer.name for row in response.context["cl"].result_list}
+
+
+@pytest.mark.parametrize("due", CHOICES)
+def test_a_salesperson_calls_only_their_own_and_shared_customers(client, sales, leads, due):
+    client.force_login(sales)
+    expected = {
+        "now": {"Mine Li", "Mine Wang", "Shared Zhao"},
+        "today": {"Mine Li", "Shared Zhao"},
+        "overdue": {"Mine Wang"},
+        "week": {"Mine Li", "Mine Qian", "Shared Zhao"},
+    }.get(due, {"Mine Li", "Mine Wang", "Mine Qian", "Shared Zhao"})  # no choice, or one not offered: the list
+    assert names(client, due) == expected
+
+
+@pytest.mark.parametrize("due", CHOICES)
+def test_a_manager_calls_everyones_customers(client, manager, leads, due):
+    client.force_login(manager)
+    everyone = {"Mine Li", "Mine Wang", "Mine Qian", "Shared Zhao", "Theirs Zhou", "Theirs Wu", "Pooled Sun"}
+    expected = {
+        "now": everyone - {"Mine Qian"},
+        "today": {"Mine Li", "Shared Zhao", "Theirs Zhou"},
+        "overdue": {"Mine Wang", "Theirs Wu", "Pooled Sun"},
+        "week": {"Mine Li", "Mine Qian", "Shared Zhao", "Theirs Zhou"},
+    }.get(due, everyone)
+    assert names(client, due) == expected
+
+
+def test_a_teacher_reaches_no_follow_up_whatever_the_choice(client, teacher, leads):
+    client.force_login(teacher)
+    for due in CHOICES:
+        assert client.get(LIST, {"due": due}).status_code == 403
