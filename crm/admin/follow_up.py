@@ -10,7 +10,7 @@ from crm.models import FollowUp
 from crm.phones import format_phone
 from crm.services import leads
 
-from .base import CRMHistoryAdmin
+from .base import CRMHistoryAdmin, SortedIdsPaginator
 from .filters import OwnerFilter
 
 
@@ -57,6 +57,7 @@ class FollowUpAdmin(CRMHistoryAdmin):
     ]
     list_filter = [DueFilter, "intention", ("consultant", OwnerFilter), "created_at"]
     list_select_related = ["customer", "consultant"]
+    paginator = SortedIdsPaginator
     search_fields = ["customer__name", "customer__phone", "content"]
     autocomplete_fields = ["customer"]
     readonly_fields = ["consultant", "created_at"]

@@ -1,6 +1,7 @@
-"""The follow-up list's "next follow-up" choices (the calls to make) reach the rows its plain list reaches, and no
-others: they are scoped on the customer's own columns (crm.access.latest_follow_up_scope) in place of the list's
-follow-up scope, so each choice is tried here for every role against customers the user must not reach."""
+"""The follow-up list, page by page, and its "next follow-up" choices (the calls to make), which reach the rows
+the plain list reaches and no others: they are scoped on the customer's own columns
+(crm.access.latest_follow_up_scope) in place of the list's follow-up scope, so each choice is tried here for every
+role against customers the user must not reach."""
 
 import datetime
 
@@ -8,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.models import FollowUp
 from crm.services.leads import customer_share
 from tests import factories
 
@@ -79,3 +81,21 @@ def test_a_teacher_reaches_no_follow_up_whatever_the_choice(client, teacher, lea
     client.force_login(teacher)
     for due in CHOICES:
         assert client.get(LIST, {"due": due}).status_code == 403
+
+
+def test_the_pages_hold_the_reachable_follow_ups_newest_first_each_once(client, sales, other_sales):
+    mine = factories.CustomerFactory(consultant=sales)
+    theirs = factories.CustomerFactory(consultant=other_sales)
+    start = timezone.now() - datetime.timedelta(days=200)
+    for day in range(120):
+        for customer in (mine, theirs):
+            follow_up = factories.FollowUpFactory(customer=customer)
+            FollowUp.objects.filter(pk=follow_up.pk).update(created_at=start + datetime.timedelta(days=day))
+    expected = list(FollowUp.objects.filter(customer=mine).order_by("-created_at", "-id").values_list("pk", flat=True))
+    client.force_login(sales)
+    shown = []
+    for page in (1, 2, 3):
+        rows = client.get(LIST, {"p": page}).context["cl"].result_list
+        assert all(row.customer_id == mine.pk for row in rows)
+        shown += [row.pk for row in rows]
+    assert shown == expected  # 50, 50 and 20, in the list's order
