@@ -9,8 +9,8 @@ from tests.jobs.worker import BROKER_URL
 
 @pytest.fixture
 def broker(monkeypatch):
-    """`broker(task)` sends the task to Redis (database 5, emptied first) by an app of the test's own, so the
-    project's app (inline in tests) is left untouched; the worker runs the project's app."""
+    """`broker(task)` sends the task to Redis (the xdist worker's own database, emptied first) by an app of the
+    test's own, so the project's app (inline in tests) is left untouched; the worker runs the project's app."""
     try:
         redis.Redis.from_url(BROKER_URL).flushdb()
     except redis.ConnectionError:

@@ -9,8 +9,19 @@ from pathlib import Path
 from django.conf import settings
 
 CELERY = str(Path(sys.executable).with_name("celery"))
-# A Redis database of the tests' own (the machine's Redis serves `make prod` on 1 and 2).
-BROKER_URL = os.environ.get("CRM_TEST_BROKER_URL", "redis://127.0.0.1:6379/5")
+
+
+def _broker_url() -> str:
+    """A Redis database of the tests' own (the machine's Redis serves `make prod` on 1 and 2), one per xdist
+    worker: tests running at once must neither empty each other's queue nor have their tasks taken by each
+    other's worker process (which would run them against another test database)."""
+    if url := os.environ.get("CRM_TEST_BROKER_URL"):
+        return url
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    return f"redis://127.0.0.1:6379/{5 + worker}"
+
+
+BROKER_URL = _broker_url()
 
 
 def database_url() -> str:
