@@ -175,10 +175,14 @@ def can_reach(user, obj: Model) -> bool:
     return visible(user, type(obj)).filter(pk=obj.pk).exists()
 
 
-def own_imports(user) -> QuerySet[LeadImport]:
+def own_import_scope(user) -> Q:
     """The imports whose pages (progress, preview, its rows, its decisions) `user` may open: their own alone.
     Managers list everyone's imports, but a preview and what to do with it are its importer's."""
-    return LeadImport.objects.filter(created_by_id=user.pk) if user.is_active else LeadImport.objects.none()
+    return Q(created_by_id=user.pk) if user.is_active else Q(pk__in=[])
+
+
+def own_imports(user) -> QuerySet[LeadImport]:
+    return LeadImport.objects.filter(own_import_scope(user))
 
 
 def sees_personal_data(user, customer: Customer) -> bool:

@@ -205,14 +205,11 @@ def open_lead_file(stream) -> LeadFile:
 def estimate_rows(stream) -> int:
     """About how many data rows the file has, without parsing them: what decides whether the worker reads it and
     how far its progress bar goes. Lines of a CSV (a quoted cell over several lines counts more than once); a
-    workbook's declared dimension (cells are counted if it declares none)."""
+    workbook's declared dimension (cells are counted if it declares none). A workbook that cannot be opened is
+    estimated empty: the preview, in the request, then says what is wrong with it."""
     stream.seek(0)
     if stream.read(4) == XLSX_MAGIC:
-        from openpyxl import load_workbook
-
-        stream.seek(0)
-        sheet = load_workbook(stream, read_only=True, data_only=True).worksheets[0]
-        rows = sheet.max_row if sheet.max_row is not None else sum(1 for _row in sheet.iter_rows(values_only=True))
+        rows = _workbook_rows(stream)
     else:
         stream.seek(0)
         rows, last = 0, b""
@@ -222,6 +219,17 @@ def estimate_rows(stream) -> int:
         rows += bool(last) and not last.endswith(b"\n")  # the last line, unterminated
     stream.seek(0)
     return max(0, rows - 1)  # less the header
+
+
+def _workbook_rows(stream) -> int:
+    from openpyxl import load_workbook
+
+    try:
+        _judge_archive(stream)
+        sheet = load_workbook(stream, read_only=True, data_only=True).worksheets[0]
+        return sheet.max_row if sheet.max_row is not None else sum(1 for _row in sheet.iter_rows(values_only=True))
+    except Exception:  # damaged, hostile or not a workbook: open_lead_file names the problem
+        return 0
 
 
 def _detect_encoding(stream) -> str:

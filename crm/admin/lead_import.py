@@ -170,9 +170,7 @@ class LeadImportViewsMixin:
     def _decide(self, request, lead_import):
         changelist = reverse(self._url_name("changelist"))
         if "cancel" in request.POST:
-            service.lead_import_cancel(lead_import=lead_import, by=request.user)
-            lead_import.refresh_from_db()
-            if lead_import.status == LeadImport.Status.CANCELLED:
+            if service.lead_import_cancel(lead_import=lead_import, by=request.user):
                 self.message_user(request, _("The import was cancelled; nothing was changed."), messages.INFO)
                 return HttpResponseRedirect(changelist)
             self.message_user(request, _("This import can no longer be cancelled."), messages.ERROR)
@@ -193,7 +191,17 @@ class LeadImportViewsMixin:
         except service.ImportRefused as error:
             self.message_user(request, str(error), messages.ERROR)
             return HttpResponseRedirect(self._preview_url(lead_import))
-        self.message_user(request, imported_message(done), messages.SUCCESS)
+        self.message_user(
+            request,
+            _("Imported: %(new)d new, %(updated)d existing updated, %(unchanged)d unchanged; %(skipped)d rows skipped.")
+            % {
+                "new": done.new,
+                "updated": done.updated,
+                "unchanged": done.unchanged,
+                "skipped": done.duplicate + done.invalid,
+            },
+            messages.SUCCESS,
+        )
         return HttpResponseRedirect(changelist)
 
     def _url_name(self, view: str) -> str:
@@ -201,17 +209,6 @@ class LeadImportViewsMixin:
 
     def _preview_url(self, lead_import):
         return reverse(self._url_name("import_preview"), args=[lead_import.token])
-
-
-def imported_message(done: LeadImport) -> str:
-    return _(
-        "Imported: %(new)d new, %(updated)d existing updated, %(unchanged)d unchanged; %(skipped)d rows skipped."
-    ) % {
-        "new": done.new,
-        "updated": done.updated,
-        "unchanged": done.unchanged,
-        "skipped": done.duplicate + done.invalid,
-    }
 
 
 class _Echo:
@@ -264,7 +261,9 @@ class LeadImportAdmin(CRMAdmin):
 
     def get_queryset(self, request):
         mine = Case(
-            When(created_by_id=request.user.pk, then=Value(True)), default=Value(False), output_field=BooleanField()
+            When(access.own_import_scope(request.user), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
         )
         return super().get_queryset(request).annotate(is_mine=mine)
 

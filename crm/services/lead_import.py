@@ -602,9 +602,9 @@ CANCELLABLE = [
 ]
 
 
-def lead_import_cancel(*, lead_import: LeadImport, by) -> None:
+def lead_import_cancel(*, lead_import: LeadImport, by) -> bool:
     """Drop an import that will not be confirmed (its staged rows go with it); a worker reading it stops at its
-    next batch. An import being confirmed is past cancelling."""
+    next batch. An import being confirmed (or done) is past cancelling: False then, and nothing changes."""
     if lead_import.created_by_id != by.pk:
         raise PermissionDenied(NOT_YOUR_IMPORT)
     with transaction.atomic():
@@ -613,6 +613,7 @@ def lead_import_cancel(*, lead_import: LeadImport, by) -> None:
         )
         if cancelled:
             lead_import.rows.all().delete()
+    return bool(cancelled)
 
 
 def invalid_rows(lead_import: LeadImport, limit: int | None = None) -> Iterator[tuple[int, str, str]]:

@@ -57,10 +57,10 @@ def lead_import_start(*, upload, by, owner_mode: str, consultant=None, name: str
     """Preview `upload` now, or store and queue it for the worker when it has more rows than the setting allows
     in a request. Either way the file is judged whole first: an unreadable file is refused here, in words."""
     plan.check_may_import(by, owner_mode, consultant)
-    lead_file = open_lead_file(upload)
     expected = estimate_rows(upload)
     if expected <= settings.CRM_IMPORT_BACKGROUND_ROWS:
         return plan.lead_import_preview(upload=upload, by=by, owner_mode=owner_mode, consultant=consultant, name=name)
+    lead_file = open_lead_file(upload)
     plan.RowCleaner(by, owner_mode, consultant)  # refuses now what the worker would (no salesperson to share with)
     name = plan.file_name(upload, name)
     with transaction.atomic():
