@@ -30,6 +30,7 @@ from crm.models import (
     CourseRecord,
     Customer,
     CustomerUserObjectPermission,
+    DueTally,
     Enrollment,
     EnrollmentDocument,
     FollowUp,
@@ -37,6 +38,7 @@ from crm.models import (
     LeadImport,
     LeadTally,
     Payment,
+    PaymentTally,
     PoolCustomer,
     PoolMove,
     Refund,
@@ -74,6 +76,22 @@ def customer_scope(user, via: str = "") -> Q:
     shared = shared_customer_ids(user)
     # A share does not reach a lead in the pool: nobody's lead is reached only from the pool list.
     return owned | Q(**{f"{via}pk__in": shared, f"{via}consultant__isnull": False}) if shared else owned
+
+
+def shared_only_customers(user) -> QuerySet[Customer]:
+    """The customers `user` reaches through a share alone (someone else's lead): with their own rows of a tally
+    kept per owner, all the customers they reach."""
+    if not user.is_active or sees_all_customers(user):
+        return Customer.objects.none()
+    shared = Q(pk__in=shared_customer_ids(user), consultant__isnull=False)
+    return Customer.objects.filter(shared).exclude(consultant_id=user.pk)
+
+
+def owner_scope(user) -> Q:
+    """Rows kept per owner (an `owner` column) that `user` reads: everyone's, or their own."""
+    if not user.is_active:
+        return Q(pk__in=[])
+    return Q() if sees_all_customers(user) else Q(owner=user.pk)
 
 
 def follow_up_scope(user) -> Q:
@@ -140,10 +158,11 @@ _SCOPES = {
     CourseRecord: lambda user: class_scope(user, "class_grade__"),
     StudyRecord: lambda user: class_scope(user, "course_record__class_grade__"),
     LeadImport: lambda user: Q() if sees_all_customers(user) else Q(created_by_id=user.pk),
-    # Counts of leads by owner: managers read everyone's, a salesperson their own (as their dashboard counts).
-    LeadTally: lambda user: (
-        Q(pk__in=[]) if not user.is_active else Q() if sees_all_customers(user) else Q(owner=user.pk)
-    ),
+    # Counts kept per owner: managers read everyone's, a salesperson their own (a lead shared with them is counted
+    # apart: shared_only_customers). Payments are kept per course alone: managers' figures.
+    LeadTally: lambda user: owner_scope(user),
+    DueTally: lambda user: owner_scope(user),
+    PaymentTally: lambda user: Q() if sees_all_customers(user) else Q(pk__in=[]),
     # Moves in and out of the pool: managers know them all; a salesperson their own claims and their returns.
     PoolMove: lambda user: Q() if sees_all_customers(user) else Q(to_user_id=user.pk) | Q(from_user_id=user.pk),
 }

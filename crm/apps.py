@@ -58,12 +58,13 @@ def _permission_label(permission) -> str:
 def _sync_roles(sender, using="default", **kwargs):
     from django.db import connections
 
-    from crm.models import install_lead_tally
+    from crm.models import install_tallies
     from crm.roles import sync_roles
 
     sync_roles()
-    # A flush empties the tables in any order (on SQLite through the triggers): count the tally again.
-    install_lead_tally(connections[using])
+    # A flush empties the tables in any order (on SQLite through the triggers), and SQLite drops a table's
+    # triggers when a migration rebuilds it: install and count the tallies again.
+    install_tallies(connections[using])
 
 
 class CRMAdminConfig(admin_apps.AdminConfig):

@@ -29,15 +29,17 @@ from crm.models import (
     Course,
     CourseRecord,
     Customer,
+    DueTally,
     FollowUp,
     Installment,
     LeadTally,
     Payment,
+    PaymentTally,
     PoolCustomer,
     PoolMove,
     StudyRecord,
 )
-from crm.models.leads import STATUS_COLUMNS
+from crm.models.tallies import STATUS_COLUMNS
 from crm.school_time import day_start, start_of, week_start
 
 ENROLLED = Customer.Status.ENROLLED
@@ -237,7 +239,7 @@ def _tally(user, filters: Filters) -> QuerySet[LeadTally] | None:
 
 
 # A figure's grouping: the tally's column, and the leads' expression (a month is the school's month either way).
-# Statuses are the tally's columns (crm.models.leads.STATUS_COLUMNS), summed one by one.
+# Statuses are the tally's columns (crm.models.tallies.STATUS_COLUMNS), summed one by one.
 _GROUPS = {
     "source": ("source", F("source")),
     "month": ("month", TruncMonth("created_at")),
@@ -331,22 +333,54 @@ def _month_of(field: str, first: datetime.datetime, last: datetime.datetime) -> 
     return Case(*latest_first, output_field=DateField())
 
 
+def _payment_tally(user, filters: Filters) -> QuerySet[PaymentTally] | None:
+    """The tally rows that hold the user's payment figures, or None when the filters need the payments themselves
+    (the range and campus are their leads')."""
+    if filters.date_from or filters.date_to or filters.branch:
+        return None
+    rows = access.visible(user, PaymentTally).order_by()
+    return rows.filter(course=filters.course.pk) if filters.course else rows
+
+
+def payments_by_month(user, filters: Filters) -> list[dict]:
+    """Payments and their sum per month and course, latest month first: from the kept monthly tally, else by
+    grouping the payments."""
+    tally = _payment_tally(user, filters)
+    if tally is not None:
+        sums = tally.values("month", "course").annotate(count=Sum("payments"), cents=Sum("cents")).filter(count__gt=0)
+        names = dict(Course.objects.filter(pk__in={row["course"] for row in sums}).values_list("pk", "name"))
+        rows = [
+            {
+                "month": row["month"],
+                "course_id": row["course"],
+                "course__name": names[row["course"]],
+                "count": row["count"],
+                "total": Decimal(row["cents"]).scaleb(-2),
+            }
+            for row in sums
+        ]
+        return sorted(sorted(rows, key=lambda row: row["course__name"]), key=lambda row: row["month"], reverse=True)
+    counted = payments(user, filters)
+    span = counted.aggregate(first=Min("paid_at"), last=Max("paid_at"))
+    if span["first"] is None:
+        return []
+    return list(
+        counted.annotate(month=_month_of("paid_at", span["first"], span["last"]))
+        .values("month", "course_id", "course__name")
+        .annotate(count=Count("pk"), total=Sum("amount"))
+        .order_by("-month", "course__name")
+    )
+
+
 def payments_by_month_and_course(user, filters: Filters) -> Table:
     table = Table(
         "payments",
         _("Payments by month and course"),
         [_("month"), _("course"), _("payments"), _("amount")],
     )
-    counted = payments(user, filters)
-    span = counted.aggregate(first=Min("paid_at"), last=Max("paid_at"))
-    if span["first"] is None:
+    monthly = payments_by_month(user, filters)
+    if not monthly:
         return table
-    monthly = (
-        counted.annotate(month=_month_of("paid_at", span["first"], span["last"]))
-        .values("month", "course_id", "course__name")
-        .annotate(count=Count("pk"), total=Sum("amount"))
-        .order_by("-month", "course__name")
-    )
     courses: dict[str, dict[str, Decimal]] = {}
     months: list[str] = []
     for row in monthly:
@@ -378,13 +412,18 @@ def payments_by_month_and_course(user, filters: Filters) -> Table:
 
 
 def follow_ups_due(user) -> list[Cell]:
-    """Follow-ups due today and overdue, counted on the customers' kept next date (one indexed count each): a
-    customer is one latest follow-up, so each number is the length of the list it links to."""
-    customers = access.visible(user, Customer).order_by()
-    return [
-        Cell(selectors.customers_due_today(customers).count(), _changelist(FollowUp, due="today")),
-        Cell(selectors.customers_overdue(customers).count(), _changelist(FollowUp, due="overdue")),
-    ]
+    """Follow-ups due today and overdue: the kept day counts (crm_duetally) of the owners whose leads the user
+    reaches, and the leads shared with them counted on their next date. A customer is one latest follow-up, so
+    each number is the length of the list it links to."""
+    today = timezone.localdate()
+    kept = access.visible(user, DueTally).aggregate(
+        today=Sum(F("can_be_late") + F("enrolled"), filter=Q(day=today)),
+        overdue=Sum("can_be_late", filter=Q(day__lt=today)),
+    )
+    shared = access.shared_only_customers(user)
+    due_today = (kept["today"] or 0) + selectors.customers_due_today(shared).count()
+    overdue = (kept["overdue"] or 0) + selectors.customers_overdue(shared).count()
+    return [Cell(due_today, _changelist(FollowUp, due="today")), Cell(overdue, _changelist(FollowUp, due="overdue"))]
 
 
 CALLS_CACHE_SECONDS = 60

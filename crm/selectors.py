@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from crm import access, roles
 from crm.models import ClassGrade, Course, Customer, FollowUp, PoolMove, Student
+from crm.models.leads import CAN_BE_LATE, WORKED_ON
 from crm.phones import try_normalize_phone
 
 OPEN_LEAD_STATUSES = [Customer.Status.NEW, Customer.Status.FOLLOWING]
@@ -41,21 +42,18 @@ def teachers() -> QuerySet:
     return get_user_model().objects.filter(is_active=True, groups__name=roles.TEACHER).order_by("username")
 
 
-# Calls still to make are on leads being worked on: a lost or archived lead is nobody's call to make, and a
-# customer who enrolled is never late (a follow-up due today on them, e.g. a new inquiry, still counts). They are
-# read from the customer's kept summary (Customer.next_follow_up, the next date of its latest follow-up), whose
-# partial indexes (customer_owner_due, customer_due) answer them without reading a follow-up. Statuses are named,
-# not negated: a negated condition through the follow-up's `latest_of` would become a subquery.
-_WORKED_ON = [Customer.Status.NEW, Customer.Status.FOLLOWING, Customer.Status.ENROLLED]
-_CAN_BE_LATE = [Customer.Status.NEW, Customer.Status.FOLLOWING]
+# Calls still to make are read from the customer's kept summary (Customer.next_follow_up, the next date of its
+# latest follow-up), whose partial indexes (customer_owner_due, customer_due) answer them without reading a
+# follow-up; the dashboard counts them from crm_duetally, kept by the same rules (WORKED_ON, CAN_BE_LATE). Statuses
+# are named, not negated: a negated condition through the follow-up's `latest_of` would become a subquery.
 
 
 def _due_today(via: str = "") -> Q:
-    return Q(**{f"{via}next_follow_up": timezone.localdate(), f"{via}status__in": _WORKED_ON})
+    return Q(**{f"{via}next_follow_up": timezone.localdate(), f"{via}status__in": WORKED_ON})
 
 
 def _overdue(via: str = "") -> Q:
-    return Q(**{f"{via}next_follow_up__lt": timezone.localdate(), f"{via}status__in": _CAN_BE_LATE})
+    return Q(**{f"{via}next_follow_up__lt": timezone.localdate(), f"{via}status__in": CAN_BE_LATE})
 
 
 def _due_now(via: str = "") -> Q:
@@ -63,13 +61,13 @@ def _due_now(via: str = "") -> Q:
     up to today, on a lead being worked on, and on an enrolled one only if due today."""
     today = timezone.localdate()
     enrolled_today = Q(**{f"{via}status": Customer.Status.ENROLLED, f"{via}next_follow_up": today})
-    return Q(**{f"{via}next_follow_up__lte": today}) & (Q(**{f"{via}status__in": _CAN_BE_LATE}) | enrolled_today)
+    return Q(**{f"{via}next_follow_up__lte": today}) & (Q(**{f"{via}status__in": CAN_BE_LATE}) | enrolled_today)
 
 
 def _due_within(days: int, via: str = "") -> Q:
     today = timezone.localdate()
     end = today + datetime.timedelta(days=days)
-    return Q(**{f"{via}next_follow_up__gte": today, f"{via}next_follow_up__lte": end, f"{via}status__in": _WORKED_ON})
+    return Q(**{f"{via}next_follow_up__gte": today, f"{via}next_follow_up__lte": end, f"{via}status__in": WORKED_ON})
 
 
 ANY_CUSTOMER = Q()

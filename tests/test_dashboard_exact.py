@@ -17,11 +17,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm import reports
-from crm.models import Customer, CustomerUserObjectPermission, FollowUp, LeadTally
-from crm.models.leads import STATUS_COLUMNS
+from crm.models import Customer, CustomerUserObjectPermission, DueTally, FollowUp, LeadTally, Payment, PaymentTally
+from crm.models.leads import WORKED_ON
+from crm.models.tallies import STATUS_COLUMNS
 from crm.services import enrollment as enrollments
 from crm.services import inquiry as inquiries
-from crm.services import lead_import, leads, pool
+from crm.services import lead_import, leads, money, pool
 from tests import factories, files
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +74,13 @@ def naive(user, sees_all: bool) -> dict:
     ]
     if sees_all:
         figures["salespeople"] = Counter(c.consultant_id for c in counted)
+        payments, totals = Counter(), Counter()
+        for payment in Payment.objects.select_related("course"):
+            key = (timezone.localtime(payment.paid_at).date().replace(day=1), payment.course.name)
+            payments[key] += 1
+            totals[key] += payment.amount
+        latest_first = sorted(payments, key=lambda key: (-key[0].toordinal(), key[1]))
+        figures["payments"] = [(name, payments[(month, name)], totals[(month, name)]) for month, name in latest_first]
     return figures
 
 
@@ -98,6 +106,7 @@ def shown(user, sees_all: bool) -> dict:
         for row in board.table("salespeople").rows:
             salespeople[names.get(str(row[0].value))] = row[1].value
         figures["salespeople"] = salespeople
+        figures["payments"] = [(str(row[1].value), row[2].value, row[3].value) for row in board.table("payments").rows]
     return figures
 
 
@@ -134,8 +143,8 @@ def book(sales, other_sales, manager):
     return made
 
 
-def tally_is_a_recount():
-    """The kept monthly tally holds exactly a recount of the leads, every key (campus too), nothing negative."""
+def tallies_are_recounts():
+    """Each tally kept on write holds exactly a recount of its rows, every key, nothing negative."""
     recount = Counter(
         (
             timezone.localtime(c.created_at).date().replace(day=1),
@@ -153,11 +162,32 @@ def tally_is_a_recount():
     assert min(kept.values(), default=0) >= 0
     assert +kept == recount
 
+    in_use = Customer.objects.filter(archived_at__isnull=True, next_follow_up__isnull=False, status__in=WORKED_ON)
+    recount = Counter((c.next_follow_up, c.consultant_id or 0, c.status == Status.ENROLLED) for c in in_use)
+    kept = Counter()
+    for t in DueTally.objects.all():
+        kept[(t.day, t.owner, False)], kept[(t.day, t.owner, True)] = t.can_be_late, t.enrolled
+    assert min(kept.values(), default=0) >= 0
+    assert +kept == recount
+
+    recount = Counter()
+    for p in Payment.objects.all():
+        month = timezone.localtime(p.paid_at).date().replace(day=1)
+        recount[(month, p.course_id, "payments")] += 1
+        recount[(month, p.course_id, "cents")] += int(p.amount * 100)
+    kept = Counter()
+    for t in PaymentTally.objects.all():
+        kept[(t.month, t.course, "payments")], kept[(t.month, t.course, "cents")] = t.payments, t.cents
+    assert {key: value for key, value in kept.items() if value} == {k: v for k, v in recount.items() if v}
+
 
 def check(people, client_for=None):
-    tally_is_a_recount()
+    tallies_are_recounts()
     for user, sees_all in people:
         assert drop_zeros(shown(user, sees_all)) == drop_zeros(naive(user, sees_all)), user
+        if sees_all:  # the payments read from the tally, and grouped from the payments (a range that takes them all)
+            every_lead = reports.Filters(date_from=datetime.date(2000, 1, 1))
+            assert reports.payments_by_month(user, reports.Filters()) == reports.payments_by_month(user, every_lead)
         if client_for is not None:
             client = client_for(user)
             for due, figure in zip(("today", "overdue"), naive(user, sees_all)["due"], strict=True):
@@ -228,6 +258,22 @@ def test_the_figures_match_a_naive_count_before_and_after_every_kind_of_write(
     )
     assert Customer.objects.get(pk=enrolling.pk).status == Status.ENROLLED
     check(people, client_for)
+
+    # paid: a payment of another course last month, one reversed, one moved to another month, one deleted
+    earlier = factories.PaymentFactory(
+        customer=enrolling, amount=Decimal("120.50"), paid_at=timezone.now() - datetime.timedelta(days=35)
+    )
+    recorded = factories.PaymentFactory.build(
+        customer=enrolling, course=factories.CourseFactory(), amount=Decimal("0.10")
+    )
+    money.payment_record(payment=recorded, by=manager)
+    check(people)
+    money.payment_reverse(payment=earlier, by=manager)
+    check(people)
+    Payment.objects.filter(pk=earlier.pk).update(paid_at=timezone.now() - datetime.timedelta(days=70))
+    check(people)
+    factories.PaymentFactory(customer=enrolling, amount=Decimal("33.33")).delete()
+    check(people)
 
     # lost, then archived: nobody's call any more
     lost = Customer.objects.get(pk=book[(other_sales.username, Status.NEW, -3)].pk)

@@ -7,9 +7,9 @@ from django.db import migrations, models
 
 def install_lead_tally(apps, schema_editor):
     """The triggers that keep crm_leadtally, and its first count (set-based); crm.apps re-runs it after migrate."""
-    from crm.models.leads import install_lead_tally
+    from crm.models.tallies import install_tallies
 
-    install_lead_tally(schema_editor.connection)
+    install_tallies(schema_editor.connection)
 
 
 def drop_lead_tally_triggers(apps, schema_editor):

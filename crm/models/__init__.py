@@ -3,12 +3,13 @@
 from .academics import CalendarFeed, CourseRecord, Student, StudyRecord
 from .enrollment import Enrollment, EnrollmentDocument, Payment
 from .imports import LeadImport, LeadImportRow
-from .leads import Customer, CustomerUserObjectPermission, FollowUp, LeadTally, PoolReason, install_lead_tally
+from .leads import Customer, CustomerUserObjectPermission, FollowUp, PoolReason
 from .money import BalanceDue, Installment, Refund
 from .org import Branch, ClassGrade, ContractTemplate, Course, Tag
 from .pool import PoolCustomer, PoolMove
 from .privacy import PersonalDataAccess
 from .staff import StaffProfile
+from .tallies import DueTally, LeadTally, PaymentTally, install_tallies
 
 __all__ = [
     "BalanceDue",
@@ -22,6 +23,7 @@ __all__ = [
     "CourseRecord",
     "Customer",
     "CustomerUserObjectPermission",
+    "DueTally",
     "Enrollment",
     "EnrollmentDocument",
     "FollowUp",
@@ -29,6 +31,7 @@ __all__ = [
     "LeadImportRow",
     "LeadTally",
     "Payment",
+    "PaymentTally",
     "PersonalDataAccess",
     "StaffProfile",
     "PoolCustomer",
@@ -37,5 +40,5 @@ __all__ = [
     "Student",
     "StudyRecord",
     "Tag",
-    "install_lead_tally",
+    "install_tallies",
 ]

@@ -1,7 +1,7 @@
 """Leads: customers and the follow-ups that salespeople record on them."""
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -196,6 +196,12 @@ class Customer(models.Model):
         super().save(*args, **kwargs)
 
 
+# Calls to make are on leads being worked on: a lost or archived lead is nobody's call to make, and a customer who
+# enrolled is never late (a follow-up due today on them, e.g. a new inquiry, still counts).
+WORKED_ON = [Customer.Status.NEW, Customer.Status.FOLLOWING, Customer.Status.ENROLLED]
+CAN_BE_LATE = [Customer.Status.NEW, Customer.Status.FOLLOWING]
+
+
 class FollowUp(models.Model):
     class Intention(models.TextChoices):
         WITHIN_2_WEEKS = "2_weeks", _("will enroll within 2 weeks")
@@ -242,133 +248,3 @@ class CustomerUserObjectPermission(UserObjectPermissionBase):
     class Meta(UserObjectPermissionBase.Meta):
         verbose_name = _("customer share")
         verbose_name_plural = _("customer shares")
-
-
-class LeadTally(models.Model):
-    """How many leads came in each month (the school's time zone), per owner, campus and source, in each status.
-
-    Kept by database triggers on the customer table (install_lead_tally), so every writer keeps it exact: the
-    services, the set-based import and pool SQL, a queryset update alike. The dashboard's lead figures sum these
-    few thousand rows instead of grouping every lead. 0 stands for "none" (no owner: the pool; no campus), so the
-    key is unique without NULLs. One column per status (STATUS_COLUMNS) keeps the rows four times fewer.
-    """
-
-    month = models.DateField(_("month"))
-    owner = models.BigIntegerField(_("owner"), default=0)
-    branch = models.BigIntegerField(_("campus"), default=0)
-    source = models.CharField(_("source"), max_length=16)
-    new_leads = models.IntegerField(_("new"), default=0)
-    following_leads = models.IntegerField(_("following"), default=0)
-    enrolled_leads = models.IntegerField(_("enrolled"), default=0)
-    lost_leads = models.IntegerField(_("lost"), default=0)
-
-    class Meta:
-        verbose_name = _("lead tally")
-        verbose_name_plural = _("lead tallies")
-        constraints = [models.UniqueConstraint(fields=["month", "owner", "branch", "source"], name="lead_tally_key")]
-        indexes = [models.Index(fields=["owner", "month"], name="lead_tally_owner")]
-
-    def __str__(self):
-        return f"{self.month:%Y-%m} {self.owner} {self.branch} {self.source}"
-
-
-# Customer status -> its LeadTally column.
-STATUS_COLUMNS = {status: f"{status}_leads" for status in Customer.Status.values}
-TALLY_KEY = "month, owner, branch, source"
-TALLY_COLUMNS = f"{TALLY_KEY}, {', '.join(STATUS_COLUMNS.values())}"
-
-
-def _month_of(connection, column: str) -> str:
-    """SQL for the first day of the month of `column` in the school's time zone (as TruncMonth reads it)."""
-    zone = settings.TIME_ZONE
-    if connection.vendor == "postgresql":
-        return f"date_trunc('month', {column} AT TIME ZONE '{zone}')::date"
-    # Django registers this function on every SQLite connection it opens (the ORM's TruncMonth calls it too).
-    return f"date(django_datetime_trunc('month', {column}, '{zone}', 'UTC'))"
-
-
-def _tally_row(connection, row: str, sign: str) -> str:
-    """One customer row (`row`: NEW, OLD or an alias) as a tally delta of `sign`."""
-    counts = ", ".join(
-        f"CASE WHEN {row}.status = '{status}' THEN {sign} ELSE 0 END AS {column}"
-        for status, column in STATUS_COLUMNS.items()
-    )
-    return (
-        f"{_month_of(connection, f'{row}.created_at')} AS month, COALESCE({row}.consultant_id, 0) AS owner, "
-        f"COALESCE({row}.branch_id, 0) AS branch, {row}.source AS source, {counts}"
-    )
-
-
-def _grouped(rows: str) -> str:
-    sums = ", ".join(f"SUM({column})" for column in STATUS_COLUMNS.values())
-    changed = " OR ".join(f"SUM({column}) <> 0" for column in STATUS_COLUMNS.values())
-    return f"SELECT {TALLY_KEY}, {sums} FROM ({rows}) changes GROUP BY {TALLY_KEY} HAVING {changed}"
-
-
-def _on_conflict(table: str) -> str:
-    added = ", ".join(f"{column} = {table}.{column} + excluded.{column}" for column in STATUS_COLUMNS.values())
-    return f"ON CONFLICT ({TALLY_KEY}) DO UPDATE SET {added}"
-
-
-def _postgresql_triggers(connection) -> list[str]:
-    # Statement triggers over transition tables: a set-based INSERT of 100,000 leads is one grouped upsert.
-    new = f"SELECT {_tally_row(connection, 'n', '1')} FROM new_rows n"
-    old = f"SELECT {_tally_row(connection, 'o', '-1')} FROM old_rows o"
-    upsert = f"INSERT INTO crm_leadtally ({TALLY_COLUMNS}) {{rows}} {_on_conflict('crm_leadtally')}"
-    bodies = {
-        "insert": (upsert.format(rows=_grouped(new)), "REFERENCING NEW TABLE AS new_rows"),
-        "update": (
-            upsert.format(rows=_grouped(f"{old} UNION ALL {new}")),
-            "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
-        ),
-        "delete": (upsert.format(rows=_grouped(old)), "REFERENCING OLD TABLE AS old_rows"),
-    }
-    statements = []
-    for event, (body, referencing) in bodies.items():
-        statements += [
-            f"CREATE OR REPLACE FUNCTION crm_lead_tally_{event}() RETURNS trigger LANGUAGE plpgsql AS "
-            f"$$ BEGIN {body}; RETURN NULL; END $$",
-            f"DROP TRIGGER IF EXISTS crm_lead_tally_{event} ON crm_customer",
-            f"CREATE TRIGGER crm_lead_tally_{event} AFTER {event.upper()} ON crm_customer {referencing} "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION crm_lead_tally_{event}()",
-        ]
-    return statements
-
-
-def _sqlite_triggers(connection) -> list[str]:
-    def upsert(row: str, sign: str) -> str:
-        # "WHERE true": SQLite's parser needs it between a SELECT and ON CONFLICT.
-        return (
-            f"INSERT INTO crm_leadtally ({TALLY_COLUMNS}) SELECT {_tally_row(connection, row, sign)} WHERE true "
-            f"{_on_conflict('crm_leadtally')};"
-        )
-
-    watched = "created_at, consultant_id, branch_id, source, status"
-    bodies = {
-        "insert": ("AFTER INSERT", upsert("NEW", "1")),
-        "update": (f"AFTER UPDATE OF {watched}", upsert("OLD", "-1") + " " + upsert("NEW", "1")),
-        "delete": ("AFTER DELETE", upsert("OLD", "-1")),
-    }
-    statements = []
-    for event, (when, body) in bodies.items():
-        statements += [
-            f"DROP TRIGGER IF EXISTS crm_lead_tally_{event}",
-            f"CREATE TRIGGER crm_lead_tally_{event} {when} ON crm_customer BEGIN {body} END",
-        ]
-    return statements
-
-
-def install_lead_tally(connection) -> None:
-    """(Re)create the triggers for the current time zone and recount the tally from the leads, with writers
-    held off meanwhile: run by the migration and after every migrate or flush, so it is exact from then on."""
-    triggers = _postgresql_triggers if connection.vendor == "postgresql" else _sqlite_triggers
-    if LeadTally._meta.db_table not in connection.introspection.table_names():
-        return  # migrated back to before the tally
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("LOCK TABLE crm_customer IN SHARE ROW EXCLUSIVE MODE")
-        for statement in triggers(connection):
-            cursor.execute(statement)
-        cursor.execute("DELETE FROM crm_leadtally")
-        every_lead = f"SELECT {_tally_row(connection, 'c', '1')} FROM crm_customer c"
-        cursor.execute(f"INSERT INTO crm_leadtally ({TALLY_COLUMNS}) {_grouped(every_lead)}")
