@@ -187,7 +187,7 @@ def run(quick: bool = False):
     rate = lambda seconds: f"{rows / seconds:,.0f}"  # noqa: E731
     table(
         f"Lead import of a {rows:,}-row CSV (10% duplicates in the file, 20% existing) into {existing:,} customers "
-        "(goals: ours >= 10x (a), ours within 5x of (b))",
+        "(goals: ours >= 10x (a), ours within 3x of (b))",
         ["path", "seconds", "rows/s", "ours is"],
         [
             ["ours: preview + confirm", f"{ours:.2f}", rate(ours), "1.0x"],

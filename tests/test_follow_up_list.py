@@ -6,9 +6,12 @@ role against customers the user must not reach."""
 import datetime
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.admin.base import SortedIdsPaginator
 from crm.models import FollowUp
 from crm.services.leads import customer_share
 from tests import factories
@@ -99,3 +102,9 @@ def test_the_pages_hold_the_reachable_follow_ups_newest_first_each_once(client, 
         assert all(row.customer_id == mine.pk for row in rows)
         shown += [row.pk for row in rows]
     assert shown == expected  # 50, 50 and 20, in the list's order
+
+
+def test_a_list_read_by_sorted_ids_refuses_annotations_it_would_drop():
+    """The paginator reads a page's rows by id alone: an annotated list would lose its extra columns silently."""
+    with pytest.raises(ImproperlyConfigured):
+        SortedIdsPaginator(FollowUp.objects.annotate(later=Max("next_follow_up")), 50)

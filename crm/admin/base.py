@@ -4,7 +4,7 @@ import json
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Q
@@ -113,6 +113,11 @@ class SortedIdsPaginator(BoundedCountPaginator):
     walked in its order (a salesperson's follow-ups, across their customers), the database sorts the ids, read from
     a covering index, rather than every joined row in full. The second read repeats no condition (the ids were
     chosen under them all), so it cannot be planned the slow way again; for lists without annotations."""
+
+    def __init__(self, object_list, *args, **kwargs):
+        if object_list.query.annotations:  # the rows read by id would lack them
+            raise ImproperlyConfigured("SortedIdsPaginator reads rows by id alone: it cannot keep annotations.")
+        super().__init__(object_list, *args, **kwargs)
 
     def page(self, number):
         number = self.validate_number(number)
