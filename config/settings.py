@@ -110,6 +110,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     # Tests use a file too (not shared memory, whose table locks no timeout waits for), as `make run` does.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Many small queries at once, not one big one: a parallel plan's workers took a few milliseconds to start for
+    # a page's 1,000-row count (a salesperson's calls to make, 200,000 customers), and cores from the requests
+    # beside it. DJANGO_PG_PARALLEL_WORKERS raises it for a server given to long reports.
+    workers = env.int("DJANGO_PG_PARALLEL_WORKERS", default=0)
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "options", f"-c max_parallel_workers_per_gather={workers}"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ------------------------------------------------------------------------------
