@@ -113,11 +113,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Many small queries at once, not one big one: a parallel plan's workers took a few milliseconds to start for
     # a page's 1,000-row count (a salesperson's calls to make, 200,000 customers), and cores from the requests
-    # beside it. DJANGO_PG_PARALLEL_WORKERS raises it for a server given to long reports.
-    workers = env.int("DJANGO_PG_PARALLEL_WORKERS", default=0)
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "options", f"-c max_parallel_workers_per_gather={workers}"
-    )
+    # beside it. DJANGO_PG_PARALLEL_WORKERS raises it for a server given to long reports; empty leaves the server's
+    # own setting (behind a connection pooler that refuses startup options).
+    workers = env.str("DJANGO_PG_PARALLEL_WORKERS", default="0")
+    if workers:
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        given = options.get("options", "")  # a DATABASE_URL's own ?options= come first
+        options["options"] = f"{given} -c max_parallel_workers_per_gather={int(workers)}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ Rules:
 - Classes: holders of `crm.view_all_classes` reach all; a teacher reaches the classes they teach, and their
   lessons and study records.
 - Lead imports: managers see all; a salesperson their own.
+- Counts kept per owner (the dashboard's tallies): managers read all; a salesperson their own owner's rows, and the
+  leads shared with them are counted apart. Payments kept per course: those who reach every customer.
 - Personal data (ID numbers in full, a person's export): the customer's salesperson and managers.
 - A person's own lesson calendar and .ics feed: a student's classes, or the classes a member of staff teaches;
   a feed's secret token reads its owner's calendar and nothing else.
@@ -73,25 +75,32 @@ def customer_scope(user, via: str = "") -> Q:
     # Owner column OR a literal id list: both sides use an index (a subquery here made PostgreSQL scan the
     # whole table), so one salesperson's list costs the same at 10,000 customers as at 200,000.
     owned = Q(**{f"{via}consultant_id": user.pk})
+    shared = _shared_scope(user, via)
+    return owned | shared if shared else owned
+
+
+def _shared_scope(user, via: str = "") -> Q | None:
+    """The customers shared with `user` (None: none are). A share does not reach a lead in the pool: nobody's lead
+    is reached only from the pool list."""
     shared = shared_customer_ids(user)
-    # A share does not reach a lead in the pool: nobody's lead is reached only from the pool list.
-    return owned | Q(**{f"{via}pk__in": shared, f"{via}consultant__isnull": False}) if shared else owned
+    return Q(**{f"{via}pk__in": shared, f"{via}consultant__isnull": False}) if shared else None
 
 
-def shared_only_customers(user) -> QuerySet[Customer]:
-    """The customers `user` reaches through a share alone (someone else's lead): with their own rows of a tally
-    kept per owner, all the customers they reach."""
-    if not user.is_active or sees_all_customers(user):
-        return Customer.objects.none()
-    shared = Q(pk__in=shared_customer_ids(user), consultant__isnull=False)
-    return Customer.objects.filter(shared).exclude(consultant_id=user.pk)
+# Figures kept per owner (the tallies' `owner` column) cover the customers customer_scope reaches in two parts:
+# the owners' rows the user reads (everyone's, or their own), and the customers shared with them, counted apart.
 
 
 def owner_scope(user) -> Q:
-    """Rows kept per owner (an `owner` column) that `user` reads: everyone's, or their own."""
+    """Rows kept per owner that `user` reads: everyone's for those who reach every customer, else their own."""
     if not user.is_active:
         return Q(pk__in=[])
     return Q() if sees_all_customers(user) else Q(owner=user.pk)
+
+
+def shared_only_customers(user) -> QuerySet[Customer]:
+    """The customers `user` reaches through a share alone (someone else's lead): what owner_scope's rows miss."""
+    shared = _shared_scope(user) if user.is_active and not sees_all_customers(user) else None
+    return Customer.objects.filter(shared).exclude(consultant_id=user.pk) if shared else Customer.objects.none()
 
 
 def follow_up_scope(user) -> Q:
@@ -158,8 +167,8 @@ _SCOPES = {
     CourseRecord: lambda user: class_scope(user, "class_grade__"),
     StudyRecord: lambda user: class_scope(user, "course_record__class_grade__"),
     LeadImport: lambda user: Q() if sees_all_customers(user) else Q(created_by_id=user.pk),
-    # Counts kept per owner: managers read everyone's, a salesperson their own (a lead shared with them is counted
-    # apart: shared_only_customers). Payments are kept per course alone: managers' figures.
+    # Counts kept per owner (owner_scope; a lead shared with a salesperson is counted apart). Payments are kept per
+    # course alone: figures of those who reach every customer.
     LeadTally: lambda user: owner_scope(user),
     DueTally: lambda user: owner_scope(user),
     PaymentTally: lambda user: Q() if sees_all_customers(user) else Q(pk__in=[]),

@@ -411,18 +411,25 @@ def payments_by_month_and_course(user, filters: Filters) -> Table:
     return table
 
 
+def _kept_due(tally: QuerySet[DueTally]) -> tuple[int, int]:
+    """Calls due today and overdue among the kept day counts `tally` (due now is both: a lead that can be late is
+    due up to today, an enrolled one on its day)."""
+    today = timezone.localdate()
+    sums = tally.aggregate(
+        today=Sum(F("can_be_late") + F("enrolled"), filter=Q(day=today)),
+        overdue=Sum("can_be_late", filter=Q(day__lt=today)),
+    )
+    return sums["today"] or 0, sums["overdue"] or 0
+
+
 def follow_ups_due(user) -> list[Cell]:
     """Follow-ups due today and overdue: the kept day counts (crm_duetally) of the owners whose leads the user
     reaches, and the leads shared with them counted on their next date. A customer is one latest follow-up, so
     each number is the length of the list it links to."""
-    today = timezone.localdate()
-    kept = access.visible(user, DueTally).aggregate(
-        today=Sum(F("can_be_late") + F("enrolled"), filter=Q(day=today)),
-        overdue=Sum("can_be_late", filter=Q(day__lt=today)),
-    )
+    kept_today, kept_overdue = _kept_due(access.visible(user, DueTally))
     shared = access.shared_only_customers(user)
-    due_today = (kept["today"] or 0) + selectors.customers_due_today(shared).count()
-    overdue = (kept["overdue"] or 0) + selectors.customers_overdue(shared).count()
+    due_today = kept_today + selectors.customers_due_today(shared).count()
+    overdue = kept_overdue + selectors.customers_overdue(shared).count()
     return [Cell(due_today, _changelist(FollowUp, due="today")), Cell(overdue, _changelist(FollowUp, due="overdue"))]
 
 
@@ -432,13 +439,12 @@ CALLS_CACHE_SECONDS = 60
 def calls_to_make(user) -> Cell:
     """The admin's top bar: how many of the user's own leads are due a call (today or overdue), linking to them.
 
-    One indexed query, then kept for a minute: every admin page shows it.
+    Their own rows of the kept day counts, then kept for a minute: every admin page shows it.
     """
     key = f"crm:calls-to-make:{user.pk}:{timezone.localdate().isoformat()}"
     count = cache.get(key)
     if count is None:
-        own = access.restrict(user, Customer.objects.filter(consultant_id=user.pk))
-        count = selectors.customers_due_now(own).count()
+        count = sum(_kept_due(access.visible(user, DueTally).filter(owner=user.pk)))
         cache.set(key, count, CALLS_CACHE_SECONDS)
     return Cell(count, _changelist(FollowUp, due="now", customer__consultant__id__exact=user.pk))
 

@@ -108,10 +108,6 @@ def customers_overdue(customers: QuerySet[Customer]) -> QuerySet[Customer]:
     return customers.filter(_overdue(), archived_at__isnull=True)
 
 
-def customers_due_now(customers: QuerySet[Customer]) -> QuerySet[Customer]:
-    return customers.filter(_due_now(), archived_at__isnull=True)
-
-
 def own_follow_ups(user) -> QuerySet[FollowUp]:
     """Follow-ups on the leads `user` owns: their calls to make (a lead shared with them stays its owner's)."""
     return access.restrict(user, FollowUp.objects.filter(customer__consultant_id=user.pk))

@@ -13,6 +13,7 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -46,17 +47,22 @@ def naive(user, sees_all: bool) -> dict:
     def counts(customer):  # a salesperson's figures are their own leads (a shared lead is its owner's figure)
         return sees_all or customer.consultant_id == user.pk
 
-    due_today = overdue = 0
+    due_today = overdue = calls = 0
     for customer in filter(reaches, customers):
         last = latest(customer)
         if last is None or last.next_follow_up is None or customer.archived_at or customer.status == Status.LOST:
             continue
         due_today += last.next_follow_up == today
         overdue += last.next_follow_up < today and customer.status != Status.ENROLLED
+        if customer.consultant_id == user.pk:  # the top bar: one's own calls due today or overdue
+            calls += last.next_follow_up == today or (
+                last.next_follow_up < today and customer.status != Status.ENROLLED
+            )
     counted = [c for c in customers if reaches(c) and counts(c)]
     labels = dict(Customer.Source.choices)
     figures = {
         "due": [due_today, overdue],
+        "calls": calls,
         "sources": Counter(),
         "funnel": Counter(c.status for c in counted),
         "months": Counter(),
@@ -86,7 +92,9 @@ def naive(user, sees_all: bool) -> dict:
 
 def shown(user, sees_all: bool) -> dict:
     board = reports.dashboard(user)
-    figures = {"due": [cell.value for cell in board.follow_ups], "sources": Counter()}
+    cache.clear()  # the top bar's count is kept a minute
+    figures = {"due": [cell.value for cell in board.follow_ups], "calls": reports.calls_to_make(user).value}
+    figures["sources"] = Counter()
     for row in board.table("sources").rows:
         figures["sources"][(str(row[0].value), "leads")] = row[1].value
         figures["sources"][(str(row[0].value), "enrolled")] = row[2].value

@@ -7,6 +7,7 @@ triggers. `install_tallies` (re)creates them and recounts every tally from its r
 flush. 0 stands for "none" in a key (no owner: the pool; no campus), so keys are unique without NULLs.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,7 +31,6 @@ class Rule:
     key: RowSQL  # tally key column -> its value for a row
     adds: RowSQL  # tally count column -> what a row adds to it
     counted: Callable[[str], str]  # which rows count at all (SQL condition)
-    watched: tuple[str, ...]  # the columns key, adds and counted read: an UPDATE of others moves nothing (SQLite)
 
 
 def _month_of(connection, column: str) -> str:
@@ -96,7 +96,6 @@ LEADS = Rule(
         column: f"CASE WHEN {row}.status = '{status}' THEN 1 ELSE 0 END" for status, column in STATUS_COLUMNS.items()
     },
     counted=lambda row: "true",
-    watched=("created_at", "consultant_id", "branch_id", "source", "status"),
 )
 
 
@@ -131,7 +130,6 @@ DUE = Rule(
     counted=lambda row: (
         f"{row}.archived_at IS NULL AND {row}.next_follow_up IS NOT NULL AND {row}.status IN ({_sql_list(WORKED_ON)})"
     ),
-    watched=("next_follow_up", "consultant_id", "status", "archived_at"),
 )
 
 
@@ -159,7 +157,6 @@ PAYMENTS = Rule(
     key=lambda connection, row: {"month": _month_of(connection, f"{row}.paid_at"), "course": f"{row}.course_id"},
     adds=lambda connection, row: {"payments": "1", "cents": _cents(connection, f"{row}.amount")},
     counted=lambda row: "true",
-    watched=("paid_at", "course_id", "amount"),
 )
 
 RULES = [LEADS, DUE, PAYMENTS]
@@ -184,7 +181,9 @@ def _grouped(rule: Rule, connection, deltas: str) -> str:
     key, adds = _columns(rule, connection)
     sums = ", ".join(f"SUM({column})" for column in adds)
     changed = " OR ".join(f"SUM({column}) <> 0" for column in adds)
-    return f"SELECT {', '.join(key)}, {sums} FROM ({deltas}) changes GROUP BY {', '.join(key)} HAVING {changed}"
+    # In key order: concurrent statements then lock the tally rows they share in the same order, never crosswise.
+    grouped = f"GROUP BY {', '.join(key)} HAVING {changed} ORDER BY {', '.join(key)}"
+    return f"SELECT {', '.join(key)}, {sums} FROM ({deltas}) changes {grouped}"
 
 
 def _upsert(rule: Rule, connection, rows: str) -> str:
@@ -214,20 +213,27 @@ def _postgresql_triggers(rule: Rule, connection) -> list[str]:
         statements += [
             f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS "
             f"$$ BEGIN {_upsert(rule, connection, _grouped(rule, connection, deltas))}; RETURN NULL; END $$",
-            f"DROP TRIGGER IF EXISTS {name} ON {rule.source}",
-            f"CREATE TRIGGER {name} AFTER {event.upper()} ON {rule.source} {referencing} "
+            # Replaced, not dropped: DROP TRIGGER would hold off the table's readers too until the recount commits.
+            f"CREATE OR REPLACE TRIGGER {name} AFTER {event.upper()} ON {rule.source} {referencing} "
             f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
         ]
     return statements
+
+
+def read_columns(rule: Rule, connection) -> list[str]:
+    """The columns of the counted table that the rule reads: an UPDATE of no other column moves a row."""
+    sql = _deltas(rule, connection, "NEW", "1")
+    return sorted(set(re.findall(r"\bNEW\.(\w+)", sql)))
 
 
 def _sqlite_triggers(rule: Rule, connection) -> list[str]:
     def upsert(row: str, sign: str) -> str:
         return _upsert(rule, connection, _deltas(rule, connection, row, sign)) + ";"
 
+    watched = ", ".join(read_columns(rule, connection))
     bodies = {
         "insert": ("AFTER INSERT", upsert("NEW", "1")),
-        "update": (f"AFTER UPDATE OF {', '.join(rule.watched)}", upsert("OLD", "-1") + " " + upsert("NEW", "1")),
+        "update": (f"AFTER UPDATE OF {watched}", upsert("OLD", "-1") + " " + upsert("NEW", "1")),
         "delete": ("AFTER DELETE", upsert("OLD", "-1")),
     }
     statements = []
