@@ -212,3 +212,33 @@ def test_the_class_form_offers_active_teachers_only(client, school_admin, teache
     assert teacher.pk in offered and not offered & {sales.pk, retired.pk, school_admin.pk}
     form = client.get(reverse("admin:crm_classgrade_add")).context["adminform"].form
     assert list(form.fields["teachers"].queryset) == [teacher]
+
+
+def test_the_customer_pages_hold_my_leads_and_those_shared_with_me_newest_first_each_once(
+    client, sales, other_sales, manager
+):
+    """The list finds a page's ids first (crm.admin.base.SortedIdsPaginator): its pages still follow the list's order,
+    with every lead the salesperson reaches once and no other."""
+    import datetime
+
+    from django.utils import timezone
+
+    from crm.services.leads import customer_share
+
+    start = timezone.now() - datetime.timedelta(days=200)
+    for day in range(60):
+        for owner in (sales, other_sales):
+            customer = factories.CustomerFactory(consultant=owner)
+            Customer.objects.filter(pk=customer.pk).update(created_at=start + datetime.timedelta(days=day))
+    shared = Customer.objects.filter(consultant=other_sales).order_by("pk")[:5]
+    customer_share(customers=list(shared), with_user=sales, by=manager)
+    reached = Customer.objects.filter(consultant=sales) | Customer.objects.filter(pk__in=[c.pk for c in shared])
+    expected = list(reached.order_by("-created_at", "-id").values_list("pk", flat=True))
+    client.force_login(sales)
+    shown = []
+    for page in (1, 2):
+        shown += [
+            row.pk
+            for row in client.get(reverse("admin:crm_customer_changelist"), {"p": page}).context["cl"].result_list
+        ]
+    assert shown == expected  # 50 and 15, in the list's order

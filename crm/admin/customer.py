@@ -20,7 +20,7 @@ from crm.services import leads, pool, privacy
 
 from . import actions
 from .actions import person_name
-from .base import CRMHistoryAdmin, CRMStackedInline, PhoneSearchMixin
+from .base import CRMHistoryAdmin, CRMStackedInline, PhoneSearchMixin, SortedIdsPaginator
 from .exports import SpreadsheetExportMixin
 from .filters import DashboardFilter, OwnerFilter
 from .lead_import import LeadImportViewsMixin
@@ -113,6 +113,8 @@ class CustomerAdmin(PhoneSearchMixin, LeadImportViewsMixin, SpreadsheetExportMix
         "created_at",
     ]
     list_select_related = ["consultant"]
+    # A salesperson's leads and those shared with them cannot be walked in the list's order: sort their ids first.
+    paginator = SortedIdsPaginator
     # No date_hierarchy: its distinct-years query grows with the rows shown; the created_at filter covers dates.
     search_fields = ["name", "phone", "qq", "wechat", "email"]
     phone_search_also = ("qq",)  # a QQ number can look like a phone

@@ -160,8 +160,9 @@ class Customer(models.Model):
             models.UniqueConstraint(fields=["email"], condition=~Q(email=""), name="customer_unique_email"),
         ]
         indexes = [
-            # The owner's list, newest first, and the dashboard's per-salesperson date ranges.
-            models.Index(fields=["consultant", "-created_at"], name="customer_owner_created"),
+            # The owner's list, newest first, and the dashboard's per-salesperson date ranges. Covering (archived_at
+            # too) for the list's ids: SQLite sorts a salesperson's ids off the index, not their rows.
+            models.Index(fields=["consultant", "-created_at", "-id", "archived_at"], name="customer_owner_newest"),
             models.Index(fields=["status", "created_at"], name="customer_status_created"),
             # The pool list, newest returns first.
             models.Index(fields=["-pooled_at", "-id"], condition=Q(consultant__isnull=True), name="customer_pool"),
