@@ -62,8 +62,10 @@ def _sync_roles(sender, using="default", **kwargs):
     from crm.roles import sync_roles
 
     sync_roles()
-    # A flush empties the tables in any order (on SQLite through the triggers), and SQLite drops a table's
-    # triggers when a migration rebuilds it: install and count the tallies again.
+    # The one place the tallies' triggers are installed and counted: after every migrate (the migrations leave it
+    # here, so it runs once, on the whole schema, with the rules as they are now) and every flush (which empties
+    # the tables in any order, on SQLite through the triggers); SQLite also drops a table's triggers when a
+    # migration rebuilds it.
     install_tallies(connections[using])
 
 

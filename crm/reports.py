@@ -359,7 +359,7 @@ def payments_by_month(user, filters: Filters) -> list[dict]:
             }
             for row in sums
         ]
-        return sorted(sorted(rows, key=lambda row: row["course__name"]), key=lambda row: row["month"], reverse=True)
+        return sorted(rows, key=lambda row: (-row["month"].toordinal(), row["course__name"]))  # as the grouping orders
     counted = payments(user, filters)
     span = counted.aggregate(first=Min("paid_at"), last=Max("paid_at"))
     if span["first"] is None:
@@ -411,22 +411,11 @@ def payments_by_month_and_course(user, filters: Filters) -> Table:
     return table
 
 
-def _kept_due(tally: QuerySet[DueTally]) -> tuple[int, int]:
-    """Calls due today and overdue among the kept day counts `tally` (due now is both: a lead that can be late is
-    due up to today, an enrolled one on its day)."""
-    today = timezone.localdate()
-    sums = tally.aggregate(
-        today=Sum(F("can_be_late") + F("enrolled"), filter=Q(day=today)),
-        overdue=Sum("can_be_late", filter=Q(day__lt=today)),
-    )
-    return sums["today"] or 0, sums["overdue"] or 0
-
-
 def follow_ups_due(user) -> list[Cell]:
     """Follow-ups due today and overdue: the kept day counts (crm_duetally) of the owners whose leads the user
     reaches, and the leads shared with them counted on their next date. A customer is one latest follow-up, so
     each number is the length of the list it links to."""
-    kept_today, kept_overdue = _kept_due(access.visible(user, DueTally))
+    kept_today, kept_overdue = selectors.kept_due(access.visible(user, DueTally))
     shared = access.shared_only_customers(user)
     due_today = kept_today + selectors.customers_due_today(shared).count()
     overdue = kept_overdue + selectors.customers_overdue(shared).count()
@@ -444,7 +433,7 @@ def calls_to_make(user) -> Cell:
     key = f"crm:calls-to-make:{user.pk}:{timezone.localdate().isoformat()}"
     count = cache.get(key)
     if count is None:
-        count = sum(_kept_due(access.visible(user, DueTally).filter(owner=user.pk)))
+        count = sum(selectors.kept_due(access.visible(user, DueTally).filter(owner=user.pk)))
         cache.set(key, count, CALLS_CACHE_SECONDS)
     return Cell(count, _changelist(FollowUp, due="now", customer__consultant__id__exact=user.pk))
 

@@ -3,11 +3,11 @@
 import datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from crm import access, roles
-from crm.models import ClassGrade, Course, Customer, FollowUp, PoolMove, Student
+from crm.models import ClassGrade, Course, Customer, DueTally, FollowUp, PoolMove, Student
 from crm.models.leads import CAN_BE_LATE, WORKED_ON
 from crm.phones import try_normalize_phone
 
@@ -68,6 +68,17 @@ def _due_within(days: int, via: str = "") -> Q:
     today = timezone.localdate()
     end = today + datetime.timedelta(days=days)
     return Q(**{f"{via}next_follow_up__gte": today, f"{via}next_follow_up__lte": end, f"{via}status__in": WORKED_ON})
+
+
+def kept_due(tally: QuerySet[DueTally]) -> tuple[int, int]:
+    """Calls due today and overdue among the kept day counts `tally` (crm_duetally, kept by the same rules): as many
+    as customers_due_today() and customers_overdue() count on those customers. Due now is both."""
+    today = timezone.localdate()
+    sums = tally.aggregate(
+        today=Sum(F("can_be_late") + F("enrolled"), filter=Q(day=today)),
+        overdue=Sum("can_be_late", filter=Q(day__lt=today)),
+    )
+    return sums["today"] or 0, sums["overdue"] or 0
 
 
 ANY_CUSTOMER = Q()

@@ -259,7 +259,7 @@ def drop_tally_triggers(connection, prefix: str, source: str) -> None:
 
 def install_tallies(connection) -> None:
     """(Re)create every tally's triggers for the current time zone and recount it from its rows, with writers held
-    off meanwhile: run by the migrations and after every migrate or flush, so each is exact from then on."""
+    off meanwhile: run after every migrate or flush (crm.apps), so each is exact from then on."""
     tables = set(connection.introspection.table_names())
     triggers = _postgresql_triggers if connection.vendor == "postgresql" else _sqlite_triggers
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
